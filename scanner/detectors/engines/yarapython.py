@@ -1,0 +1,59 @@
+"""yara-python (libyara) behind the engine seam: the baseline engine."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from scanner.config import EngineName
+from scanner.detectors.engines.base import (
+    MATCH_CAP,
+    Engine,
+    EngineScan,
+    RuleMatch,
+    parser_of,
+    unique_rule_parsers,
+)
+from scanner.errors import ConfigError
+
+
+class YaraPythonEngine(Engine):
+    name = EngineName.YARA_PYTHON
+
+    def __init__(self, rules: Any, rule_parsers: Mapping[str, str]) -> None:
+        self._rules = rules
+        self._rule_parsers = dict(rule_parsers)
+
+    @classmethod
+    def available(cls) -> bool:
+        return importlib.util.find_spec("yara") is not None
+
+    @classmethod
+    def compile(cls, rule_files: Sequence[Path]) -> YaraPythonEngine:
+        import yara  # noqa: PLC0415  (optional engine: imported only when chosen)
+
+        filepaths = {f"ns{index}": str(path) for index, path in enumerate(rule_files)}
+        try:
+            rules = yara.compile(filepaths=filepaths)
+        except yara.Error as error:
+            raise ConfigError(f"cannot compile YARA rules: {error}") from None
+        # yara-python's compiled rules do not say which file a rule came from.
+        named = [(rule.identifier, parser_of(rule.identifier, rule.meta, "rules")) for rule in rules]
+        return cls(rules, unique_rule_parsers(named))
+
+    @property
+    def rule_parsers(self) -> Mapping[str, str]:
+        return self._rule_parsers
+
+    def scan(self, data: bytes) -> EngineScan:
+        matches: list[RuleMatch] = []
+        saturated = False
+        for rule in self._rules.match(data=data):
+            parser = self._rule_parsers[rule.rule]
+            for string in rule.strings:
+                instances = string.instances
+                saturated = saturated or len(instances) >= MATCH_CAP
+                matches.extend(RuleMatch(rule.rule, parser, hit.offset) for hit in instances)
+        return EngineScan(tuple(matches), saturated)

@@ -1,0 +1,167 @@
+"""The chunk driver: streams regions through the engine and hands owned matches to parsers.
+
+See `scanner.detectors.base` for the overlap contract this module implements.
+Regions that are contiguous both in the file and in the address space are
+scanned as one span, so a key that crosses from one mapping into the next
+(gcore may split one heap mapping into several segments) is still found,
+while bytes of regions that are not contiguous in memory are never joined.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from scanner.detectors.base import Candidate, Parser, Window, overlap_for
+from scanner.detectors.engines import Engine
+from scanner.errors import DetectorError
+from scanner.formats.base import Region
+
+# Below this many owned bytes a saturated window is not split further: a pattern
+# matching a million times in so few bytes is an attack on the scanner, and the
+# input is reported as not scanned rather than silently passed.
+MIN_SPLIT_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Span:
+    """Regions contiguous in file and address space, scanned as one byte run."""
+
+    file_offset: int
+    size: int
+
+    @property
+    def file_end(self) -> int:
+        return self.file_offset + self.size
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """One chunk: reads [read_start, read_end), owns [read_start, owned_end)."""
+
+    read_start: int
+    owned_end: int
+    read_end: int
+
+
+def _continues(previous: Region, region: Region) -> bool:
+    if region.file_offset != previous.file_end:
+        return False
+    if previous.address is None or region.address is None:
+        return previous.address is None and region.address is None
+    return region.address == previous.address + previous.size
+
+
+def spans_of(regions: Sequence[Region]) -> list[Span]:
+    """Merge regions that continue each other in the file and in memory."""
+    spans: list[Span] = []
+    previous: Region | None = None
+    for region in sorted(regions, key=lambda r: r.file_offset):
+        if region.size <= 0:
+            continue
+        if previous is not None and spans and _continues(previous, region):
+            last = spans[-1]
+            spans[-1] = Span(last.file_offset, last.size + region.size)
+        else:
+            spans.append(Span(region.file_offset, region.size))
+        previous = region
+    return spans
+
+
+def plan_chunks(span: Span, chunk_size: int, overlap: int) -> Iterator[ChunkPlan]:
+    """Chunks of `span`: each owns chunk_size bytes and reads `overlap` more (clipped)."""
+    for start in range(span.file_offset, span.file_end, chunk_size):
+        owned_end = min(start + chunk_size, span.file_end)
+        yield ChunkPlan(start, owned_end, min(owned_end + overlap, span.file_end))
+
+
+class ChunkScanner:
+    """Runs one engine and a parser registry over the regions of one file."""
+
+    def __init__(
+        self, engine: Engine, parsers: Mapping[str, Parser], chunk_size: int, jobs: int = 1
+    ) -> None:
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        self._engine = engine
+        self._parsers = dict(parsers)
+        self._overlap = overlap_for(list(self._parsers.values()))
+        self._chunk_size = chunk_size
+        self._jobs = max(1, jobs)
+
+    @property
+    def overlap(self) -> int:
+        return self._overlap
+
+    def scan_file(self, path: Path, regions: Sequence[Region]) -> list[Candidate]:
+        """Every candidate in the regions of `path`, in chunk order."""
+        plans = [
+            plan
+            for span in spans_of(regions)
+            for plan in plan_chunks(span, self._chunk_size, self._overlap)
+        ]
+        candidates: list[Candidate] = []
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for chunk_candidates in self._map_bounded(fd, plans):
+                candidates.extend(chunk_candidates)
+        finally:
+            os.close(fd)
+        return candidates
+
+    def _map_bounded(self, fd: int, plans: Sequence[ChunkPlan]) -> Iterator[list[Candidate]]:
+        # At most 2*jobs chunks in flight: memory stays bounded whatever the input size.
+        with ThreadPoolExecutor(max_workers=self._jobs) as pool:
+            pending: list[Future[list[Candidate]]] = []
+            for plan in plans:
+                pending.append(pool.submit(self._scan_chunk, fd, plan))
+                if len(pending) >= 2 * self._jobs:
+                    yield pending.pop(0).result()
+            for future in pending:
+                yield future.result()
+
+    def _scan_chunk(self, fd: int, plan: ChunkPlan) -> list[Candidate]:
+        length = plan.read_end - plan.read_start
+        data = os.pread(fd, length, plan.read_start)
+        if len(data) != length:
+            raise DetectorError(
+                f"short read at offset {plan.read_start}: {len(data)} of {length} bytes"
+            )
+        return list(self.scan_window(Window(data, plan.read_start, plan.owned_end)))
+
+    def scan_window(self, window: Window) -> Iterator[Candidate]:
+        """Candidates anchored in the window's owned range (rescanning in halves on saturation)."""
+        result = self._engine.scan(window.data)
+        if result.saturated:
+            yield from self._scan_split(window)
+            return
+        seen: set[tuple[str, int]] = set()
+        for match in sorted(result.matches, key=lambda m: (m.offset, m.parser)):
+            anchor = window.start + match.offset
+            if not window.owns(anchor) or (match.parser, anchor) in seen:
+                continue
+            seen.add((match.parser, anchor))
+            yield from self._parse(window, match.parser, match.offset)
+
+    def _parse(self, window: Window, parser_name: str, position: int) -> Iterable[Candidate]:
+        parser = self._parsers.get(parser_name)
+        if parser is None:
+            raise DetectorError(f"a rule names parser {parser_name!r}, which does not exist")
+        return parser.parse(window, position)
+
+    def _scan_split(self, window: Window) -> Iterator[Candidate]:
+        owned = window.owned_end - window.start
+        if owned <= MIN_SPLIT_BYTES:
+            raise DetectorError(
+                f"more than a million pattern matches in {owned} bytes at offset {window.start}; "
+                "refusing to pass this input as scanned"
+            )
+        window_end = window.start + len(window.data)
+        middle = window.start + owned // 2
+        for owned_start, owned_end in ((window.start, middle), (middle, window.owned_end)):
+            read_end = min(owned_end + self._overlap, window_end)
+            data = window.data[owned_start - window.start : read_end - window.start]
+            yield from self.scan_window(Window(data, owned_start, owned_end))

@@ -1,0 +1,129 @@
+"""The library entry point: `scan(config) -> Report`.
+
+sources -> formats -> detectors -> keys -> findings.  Each input's failure is
+data (an InputResult with status "error"), never an exception out of the
+loop; only configuration errors (bad rules, bad known-keys file) raise, since
+then no input could be scanned meaningfully.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from scanner.config import ScanConfig
+from scanner.detectors import PARSERS
+from scanner.detectors.base import Candidate
+from scanner.detectors.engines import build_engine
+from scanner.detectors.engines.base import rule_files_in
+from scanner.detectors.scan import ChunkScanner
+from scanner.errors import KeyProofError, ScannerError
+from scanner.findings import Finding, ProvenCandidate, build_findings
+from scanner.formats import reader_for
+from scanner.keys.known import KnownKeyIndex, load_known_keys
+from scanner.keys.prove import prove
+from scanner.report import InputResult, InputStatus, Report
+from scanner.sources import iter_inputs
+from scanner.sources.base import Blob, Skipped, Spool
+
+BUILTIN_RULES = Path(__file__).resolve().parent.parent / "rules"
+
+
+@dataclass(frozen=True)
+class Scanned:
+    result: InputResult
+    findings: tuple[Finding, ...]
+
+
+class Pipeline:
+    """The engine, parsers and known keys a scan needs, built once per scan."""
+
+    def __init__(self, config: ScanConfig) -> None:
+        self.config = config
+        rule_files = rule_files_in((BUILTIN_RULES, *config.rules_dirs))
+        engine = build_engine(config.engine, rule_files)
+        self.chunks = ChunkScanner(engine, PARSERS, config.chunk_size, config.jobs)
+        self.known: KnownKeyIndex = load_known_keys(config.known_keys)
+
+    def run(self, stdin: BinaryIO | None) -> Report:
+        scanned = list(self._scan_all(stdin))
+        return Report(
+            inputs=tuple(s.result for s in scanned),
+            findings=tuple(f for s in scanned for f in s.findings),
+        )
+
+    def _scan_all(self, stdin: BinaryIO | None) -> Iterator[Scanned]:
+        config = self.config
+        for item in iter_inputs(
+            config.paths,
+            lambda: Spool(config.max_expansion, config.temp_dir),
+            max_depth=config.max_depth,
+            stdin=stdin,
+        ):
+            if isinstance(item, Skipped):
+                yield _skipped(item)
+            else:
+                leaf, chain = item
+                yield self.scan_leaf(leaf, tuple(chain.split("+")) if chain else ())
+
+    def scan_leaf(self, blob: Blob, containers: tuple[str, ...]) -> Scanned:
+        """Read one decoded blob's format, scan its regions, prove and attribute."""
+        reader = reader_for(blob.head())
+        try:
+            dump = reader.read(blob.file, blob.size)
+            candidates = self.chunks.scan_file(blob.file, dump.regions)
+            proven = [p for p in map(_prove, candidates) if p is not None]
+        except Exception as error:  # noqa: BLE001  (one input's failure is data; fail closed)
+            message = f"{blob.display_path}: {_describe(error)}"
+            result = InputResult(
+                blob.display_path, reader.name, blob.size, InputStatus.ERROR, message, containers
+            )
+            return Scanned(result, ())
+        findings = build_findings(
+            blob.display_path, dump.format, dump.regions, proven, self.known.lookup
+        )
+        status, error_text = InputStatus.OK, None
+        if dump.defects:
+            status = InputStatus.ERROR
+            error_text = f"{blob.display_path}: partly unreadable: " + "; ".join(dump.defects)
+        result = InputResult(
+            blob.display_path, dump.format, blob.size, status, error_text, containers
+        )
+        return Scanned(result, tuple(findings))
+
+
+def _prove(candidate: Candidate) -> ProvenCandidate | None:
+    try:
+        return ProvenCandidate(candidate, prove(candidate.payload))
+    except KeyProofError:
+        return None
+
+
+def _describe(error: Exception) -> str:
+    """One line for the report.  Only our own errors' messages are shown: they are
+    written to hold no key bytes; a foreign exception's text might, so only its
+    type is named."""
+    if isinstance(error, ScannerError):
+        lines = str(error).strip().splitlines()
+        return lines[0] if lines else type(error).__name__
+    if isinstance(error, OSError):
+        return f"read error: {error.strerror}"
+    return f"internal error ({type(error).__name__}); input not scanned"
+
+
+def _skipped(item: Skipped) -> Scanned:
+    reason = item.reason if item.reason.startswith(item.display_path) else (
+        f"{item.display_path}: {item.reason}"
+    )
+    result = InputResult(item.display_path, item.format, item.size, InputStatus.ERROR, reason)
+    return Scanned(result, ())
+
+
+def scan(config: ScanConfig, stdin: BinaryIO | None = None) -> Report:
+    """Scan every input of `config`; raise ConfigError only for unusable options."""
+    return Pipeline(config).run(stdin)
+
+
+__all__ = ["Pipeline", "scan"]
