@@ -1,0 +1,335 @@
+"""Windows minidumps (MDMP): MiniDumpWriteDump, breakpad and crashpad output.
+
+Layouts from minidumpapiset.h, all little-endian:
+
+* MINIDUMP_HEADER (32 bytes): Signature "MDMP", Version (low 16 bits 0xA793),
+  NumberOfStreams, StreamDirectoryRva, CheckSum, TimeDateStamp, u64 Flags.
+* MINIDUMP_DIRECTORY (12 bytes): StreamType, DataSize, Rva.
+* MemoryListStream (5): u32 count, count x MINIDUMP_MEMORY_DESCRIPTOR
+  {u64 StartOfMemoryRange, u32 DataSize, u32 Rva}.
+* Memory64ListStream (9): u64 count, u64 BaseRva, count x {u64 Start, u64
+  DataSize}; range i's bytes follow range i-1's, starting at BaseRva.
+* ModuleListStream (4): u32 count, count x MINIDUMP_MODULE (108 bytes; u64
+  BaseOfImage, u32 SizeOfImage, u32 CheckSum, u32 TimeDateStamp, u32
+  ModuleNameRva, ...).  Names are MINIDUMP_STRING: u32 byte length, UTF-16LE.
+* MiscInfoStream (15): u32 SizeOfInfo, u32 Flags1, u32 ProcessId (valid when
+  Flags1 & MINIDUMP_MISC1_PROCESS_ID).
+
+Breakpad pads the u32 count of the list streams to 8 bytes; like rust-minidump
+we accept exactly that 4-byte pad.
+
+Bad input policy, one rule: structure must be whole, memory may be cut.
+The header, the stream directory, every directory entry's [Rva, Rva+DataSize),
+the records a list stream's count claims and module names must lie inside the
+file (and inside their stream); otherwise the counts cannot be trusted and
+`read` raises FormatError (the rust-minidump fuzz inputs invalid-range and
+invalid-record-count end here).  The bytes a memory descriptor points at may
+be missing at the end of a cut file: that region is clipped or dropped and a
+defect is recorded, so the rest is still scanned and the input fails closed.
+Nothing is allocated from a count before the count is checked against the
+file size.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path, PureWindowsPath
+from typing import BinaryIO
+
+from scanner.errors import FormatError
+from scanner.formats.base import Dump, DumpReader, Region
+
+SIGNATURE = b"MDMP"
+VERSION_LOW = 0xA793
+HEADER = struct.Struct("<4sIIIIIQ")
+DIRECTORY_ENTRY = struct.Struct("<III")
+MEMORY_DESCRIPTOR = struct.Struct("<QII")
+MEMORY64_DESCRIPTOR = struct.Struct("<QQ")
+LIST_COUNT = struct.Struct("<I")  # MemoryList / ModuleList: u32 NumberOf...
+MEMORY64_LIST_HEADER = struct.Struct("<QQ")  # u64 NumberOfMemoryRanges, u64 BaseRva
+MODULE_PREFIX = struct.Struct("<QIIII")  # BaseOfImage .. ModuleNameRva
+MODULE_SIZE = 108
+MISC_INFO_PREFIX = struct.Struct("<III")
+
+UNUSED_STREAM = 0
+MODULE_LIST_STREAM = 4
+MEMORY_LIST_STREAM = 5
+MEMORY64_LIST_STREAM = 9
+MISC_INFO_STREAM = 15
+MINIDUMP_MISC1_PROCESS_ID = 0x1
+
+# MINIDUMP_STRING lengths are bytes; Windows paths stop at 32767 UTF-16 units.
+MAX_NAME_BYTES = 65536
+MAX_DEFECTS = 16
+
+
+@dataclass(frozen=True)
+class Stream:
+    type: int
+    rva: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Module:
+    base: int
+    size: int
+    path: str
+
+
+@dataclass(frozen=True)
+class MemoryRange:
+    address: int
+    rva: int
+    size: int
+
+
+class MinidumpFile:
+    """One open minidump: bounded reads that raise FormatError naming the file."""
+
+    def __init__(self, stream: BinaryIO, path: Path, size: int) -> None:
+        self.stream = stream
+        self.path = path
+        self.size = size
+
+    def fail(self, problem: str) -> FormatError:
+        return FormatError(f"{self.path}: {problem}")
+
+    def read_at(self, offset: int, length: int, what: str) -> bytes:
+        if offset + length > self.size:
+            raise self.fail(
+                f"{what} at 0x{offset:x}+0x{length:x} runs past end of file (0x{self.size:x} bytes)"
+            )
+        self.stream.seek(offset)
+        data = self.stream.read(length)
+        if len(data) != length:
+            raise self.fail(f"{what} at 0x{offset:x}: file is shorter than its stated size")
+        return data
+
+    def directory_location(self) -> tuple[int, int]:
+        """Stream count and directory RVA from MINIDUMP_HEADER, after checking its magic."""
+        header = self.read_at(0, HEADER.size, "header")
+        signature, version, stream_count, directory_rva, _, _, _ = HEADER.unpack(header)
+        if signature != SIGNATURE:
+            raise self.fail("not a minidump (no MDMP signature)")
+        if version & 0xFFFF != VERSION_LOW:
+            raise self.fail(f"unknown minidump version 0x{version:x}")
+        return stream_count, directory_rva
+
+    def directory(self) -> list[Stream]:
+        """Every MINIDUMP_DIRECTORY entry; each stream in use must lie inside the file."""
+        stream_count, directory_rva = self.directory_location()
+        table = self.read_at(
+            directory_rva,
+            stream_count * DIRECTORY_ENTRY.size,
+            f"directory of {stream_count} streams",
+        )
+        streams = [
+            Stream(type_, rva, size) for type_, size, rva in DIRECTORY_ENTRY.iter_unpack(table)
+        ]
+        for index, stream in enumerate(streams):
+            if stream.type != UNUSED_STREAM and stream.rva + stream.size > self.size:
+                raise self.fail(
+                    f"stream {index} (type 0x{stream.type:x}) at 0x{stream.rva:x}+0x{stream.size:x}"
+                    f" runs past end of file (0x{self.size:x} bytes)"
+                )
+        return streams
+
+    def string_bytes(self, rva: int) -> bytes:
+        """The UTF-16LE bytes of a MINIDUMP_STRING: u32 length in bytes, then the text."""
+        (length,) = struct.unpack("<I", self.read_at(rva, 4, "string length"))
+        if length > MAX_NAME_BYTES:
+            raise self.fail(f"string at 0x{rva:x} claims {length} bytes")
+        return self.read_at(rva + 4, length, "string")
+
+
+class MinidumpReader(DumpReader):
+    name = "minidump"
+
+    def probe(self, head: bytes) -> bool:
+        return head[:4] == SIGNATURE
+
+    def read(self, path: Path, size: int) -> Dump:
+        try:
+            with path.open("rb") as stream:
+                return self._read_open(MinidumpFile(stream, path, size))
+        except OSError as exc:
+            raise FormatError(f"{path}: cannot read minidump: {exc.strerror or exc}") from exc
+
+    def _read_open(self, dump_file: MinidumpFile) -> Dump:
+        streams = first_of_each_type(dump_file.directory())
+        ranges = memory_ranges(dump_file, streams)
+        modules = module_list(dump_file, streams.get(MODULE_LIST_STREAM))
+        regions, defects = regions_in_file(ranges, dump_file.size)
+        return Dump(
+            format=self.name,
+            regions=tuple(name_regions(regions, modules)),
+            process_name=process_name(modules),
+            pid=process_id(dump_file, streams.get(MISC_INFO_STREAM)),
+            defects=cap_defects(defects),
+        )
+
+
+def first_of_each_type(streams: Sequence[Stream]) -> dict[int, Stream]:
+    by_type: dict[int, Stream] = {}
+    for stream in streams:
+        by_type.setdefault(stream.type, stream)
+    return by_type
+
+
+def read_list(
+    dump_file: MinidumpFile, stream: Stream, header: struct.Struct, record_size: int, what: str
+) -> tuple[tuple[int, ...], bytes]:
+    """A list stream's header fields (count first) and the bytes of its records.
+
+    The count is checked against the stream's DataSize before anything is read,
+    so a bogus count costs nothing; breakpad's 4-byte pad after a u32 count is
+    accepted when the sizes say exactly that.
+    """
+    if stream.size < header.size:
+        raise dump_file.fail(f"{what} is shorter than its {header.size}-byte header")
+    fields = header.unpack(dump_file.read_at(stream.rva, header.size, what))
+    count = fields[0]
+    records_start = header.size
+    if stream.size == header.size + 4 + count * record_size:
+        records_start += 4
+    if records_start + count * record_size > stream.size:
+        raise dump_file.fail(
+            f"{what} claims {count} records of {record_size} bytes "
+            f"but the stream holds {stream.size} bytes"
+        )
+    return fields, dump_file.read_at(stream.rva + records_start, count * record_size, what)
+
+
+def memory_ranges(dump_file: MinidumpFile, streams: dict[int, Stream]) -> list[MemoryRange]:
+    ranges: list[MemoryRange] = []
+    if MEMORY_LIST_STREAM in streams:
+        ranges += memory_list(dump_file, streams[MEMORY_LIST_STREAM])
+    if MEMORY64_LIST_STREAM in streams:
+        ranges += memory64_list(dump_file, streams[MEMORY64_LIST_STREAM])
+    return ranges
+
+
+def memory_list(dump_file: MinidumpFile, stream: Stream) -> list[MemoryRange]:
+    _, records = read_list(
+        dump_file, stream, LIST_COUNT, MEMORY_DESCRIPTOR.size, "MemoryListStream"
+    )
+    return [
+        MemoryRange(address=start, rva=rva, size=size)
+        for start, size, rva in MEMORY_DESCRIPTOR.iter_unpack(records)
+    ]
+
+
+def memory64_list(dump_file: MinidumpFile, stream: Stream) -> list[MemoryRange]:
+    (_, base_rva), records = read_list(
+        dump_file, stream, MEMORY64_LIST_HEADER, MEMORY64_DESCRIPTOR.size, "Memory64ListStream"
+    )
+    ranges: list[MemoryRange] = []
+    next_rva = base_rva  # ranges are stored back to back from BaseRva
+    for start, size in MEMORY64_DESCRIPTOR.iter_unpack(records):
+        ranges.append(MemoryRange(address=start, rva=next_rva, size=size))
+        next_rva += size
+    return ranges
+
+
+def regions_in_file(ranges: Sequence[MemoryRange], size: int) -> tuple[list[Region], list[str]]:
+    """A region per non-empty range, clipped where the file ends."""
+    regions: list[Region] = []
+    defects: list[str] = []
+    for index, memory in enumerate(ranges):
+        if memory.size == 0:
+            continue
+        kept = max(0, min(memory.size, size - memory.rva))
+        if kept < memory.size:
+            defects.append(cut_range_defect(index, memory, kept, size))
+        if kept > 0:
+            regions.append(Region(file_offset=memory.rva, size=kept, address=memory.address))
+    return regions, defects
+
+
+def cut_range_defect(index: int, memory: MemoryRange, kept: int, size: int) -> str:
+    outcome = f"clipped to 0x{kept:x} bytes" if kept else "dropped"
+    return (
+        f"memory range {index} (address 0x{memory.address:x}): file bytes "
+        f"0x{memory.rva:x}-0x{memory.rva + memory.size:x} run past end of file at "
+        f"0x{size:x}; {outcome}"
+    )
+
+
+def cap_defects(defects: list[str]) -> tuple[str, ...]:
+    if len(defects) <= MAX_DEFECTS:
+        return tuple(defects)
+    hidden = len(defects) - MAX_DEFECTS
+    return (*defects[:MAX_DEFECTS], f"... and {hidden} more memory ranges cut the same way")
+
+
+def module_list(dump_file: MinidumpFile, stream: Stream | None) -> list[Module]:
+    if stream is None:
+        return []
+    _, records = read_list(dump_file, stream, LIST_COUNT, MODULE_SIZE, "ModuleListStream")
+    names = NameTable(dump_file)
+    modules: list[Module] = []
+    for offset in range(0, len(records), MODULE_SIZE):
+        base, image_size, _, _, name_rva = MODULE_PREFIX.unpack_from(records, offset)
+        modules.append(Module(base=base, size=image_size, path=names.at(name_rva)))
+    return modules
+
+
+class NameTable:
+    """Module names read once per RVA, in total no more bytes than the file holds.
+
+    Without the total, a hostile module list could point many records at
+    overlapping 64 KiB strings and decode far more than the file's size.
+    """
+
+    def __init__(self, dump_file: MinidumpFile) -> None:
+        self.dump_file = dump_file
+        self.by_rva: dict[int, str] = {}
+        self.bytes_read = 0
+
+    def at(self, rva: int) -> str:
+        if rva not in self.by_rva:
+            raw = self.dump_file.string_bytes(rva)
+            self.bytes_read += len(raw)
+            if self.bytes_read > self.dump_file.size:
+                raise self.dump_file.fail("module names overlap: more name bytes than the file")
+            self.by_rva[rva] = raw.decode("utf-16-le", errors="replace")
+        return self.by_rva[rva]
+
+
+def process_name(modules: Sequence[Module]) -> str | None:
+    """The main executable's file name: the first module, by minidump convention."""
+    if not modules:
+        return None
+    return PureWindowsPath(modules[0].path).name or None
+
+
+def process_id(dump_file: MinidumpFile, stream: Stream | None) -> int | None:
+    if stream is None or stream.size < MISC_INFO_PREFIX.size:
+        return None
+    misc_info = dump_file.read_at(stream.rva, MISC_INFO_PREFIX.size, "MiscInfoStream")
+    _, flags1, pid = MISC_INFO_PREFIX.unpack(misc_info)
+    return int(pid) if flags1 & MINIDUMP_MISC1_PROCESS_ID else None
+
+
+def name_regions(regions: Sequence[Region], modules: Sequence[Module]) -> Iterator[Region]:
+    """Give each region the module whose image [base, base+size) holds its address."""
+    ordered = sorted(modules, key=lambda module: module.base)
+    bases = [module.base for module in ordered]
+    for region in regions:
+        module = module_at(region.address, ordered, bases)
+        yield region if module is None else replace(region, name=module.path, module=module.path)
+
+
+def module_at(
+    address: int | None, ordered: Sequence[Module], bases: Sequence[int]
+) -> Module | None:
+    if address is None:
+        return None
+    index = bisect.bisect_right(bases, address) - 1
+    if index >= 0 and address < ordered[index].base + ordered[index].size:
+        return ordered[index]
+    return None
