@@ -85,21 +85,24 @@ class RegionMap:
         return region if offset < region.file_end else None
 
 
-def _identity(proven: ProvenCandidate) -> tuple[KeyKind, str | None]:
-    return proven.key.kind, proven.key.fingerprint
+def _identity(proven: ProvenCandidate) -> str | KeyKind:
+    """Same fingerprint, same key, whatever the structure (a certificate and the
+    SubjectPublicKeyInfo inside it); keys without a fingerprint group by kind."""
+    return proven.key.fingerprint or proven.key.kind
 
 
 def dedupe(proven: Iterable[ProvenCandidate]) -> list[ProvenCandidate]:
     """One finding per key per place.
 
     Two candidates of the same key whose byte ranges overlap are one finding
-    (two rules firing on one structure, or a base64 OpenSSH blob inside its PEM
-    block); the outermost (earliest, then longest) is kept.  The same key at two
+    (two rules firing on one structure, a base64 OpenSSH blob inside its PEM
+    block, the public key inside its certificate); the outermost (earliest,
+    then longest) is kept.  The same key at two
     separate places stays two findings.
     """
     ordered = sorted(proven, key=lambda p: (p.candidate.offset, -p.candidate.length))
     kept: list[ProvenCandidate] = []
-    reach: dict[tuple[KeyKind, str | None], int] = {}
+    reach: dict[str | KeyKind, int] = {}
     for item in ordered:
         identity = _identity(item)
         end = item.candidate.offset + item.candidate.length

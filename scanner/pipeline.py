@@ -76,7 +76,7 @@ class Pipeline:
             candidates = self.chunks.scan_file(blob.file, dump.regions)
             proven = [p for p in map(_prove, candidates) if p is not None]
         except Exception as error:  # noqa: BLE001  (one input's failure is data; fail closed)
-            message = f"{blob.display_path}: {_describe(error)}"
+            message = _name_input(blob, _describe(error))
             result = InputResult(
                 blob.display_path, reader.name, blob.size, InputStatus.ERROR, message, containers
             )
@@ -87,7 +87,7 @@ class Pipeline:
         status, error_text = InputStatus.OK, None
         if dump.defects:
             status = InputStatus.ERROR
-            error_text = f"{blob.display_path}: partly unreadable: " + "; ".join(dump.defects)
+            error_text = _name_input(blob, "partly unreadable: " + "; ".join(dump.defects))
         result = InputResult(
             blob.display_path, dump.format, blob.size, status, error_text, containers
         )
@@ -111,6 +111,14 @@ def _describe(error: Exception) -> str:
     if isinstance(error, OSError):
         return f"read error: {error.strerror}"
     return f"internal error ({type(error).__name__}); input not scanned"
+
+
+def _name_input(blob: Blob, message: str) -> str:
+    """Name the input as the user knows it, never by its temporary spool file."""
+    message = message.replace(str(blob.file), blob.display_path)
+    if message.startswith(f"{blob.display_path}:"):
+        return message
+    return f"{blob.display_path}: {message}"
 
 
 def _skipped(item: Skipped) -> Scanned:

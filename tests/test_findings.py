@@ -57,6 +57,12 @@ def test_different_keys_at_overlapping_places_stay_apart() -> None:
     assert len(dedupe([proven(100, 500), proven(100, 500, key=CERT)])) == 2
 
 
+def test_public_key_inside_its_certificate_is_the_certificate() -> None:
+    public = Key(KeyKind.PUBLIC, "EC", 256, "P-256", CERT.fingerprint)
+    cert = proven(100, 600, key=CERT, detector="der-x509")
+    assert dedupe([proven(250, 91, key=public, detector="der-spki"), cert]) == [cert]
+
+
 def test_region_attribution_gives_address_module_and_severity() -> None:
     regions = [
         Region(0x1000, 0x1000, 0x7F0000000000, "rw-", None, None),
