@@ -11,11 +11,9 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn, assert_never
+from typing import Annotated, BinaryIO, NoReturn, assert_never
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from scanner import __version__
 from scanner.config import (
@@ -68,7 +66,7 @@ def _fail(error: ScannerError) -> NoReturn:
     raise typer.Exit(EXIT_ERROR)
 
 
-def _stdin_for(paths: list[str]) -> typer.FileBinaryRead | None:
+def _stdin_for(paths: list[str]) -> BinaryIO | None:
     return sys.stdin.buffer if "-" in paths else None
 
 
@@ -137,6 +135,9 @@ def _inspection_record(item: Inspected) -> dict[str, object]:
 
 
 def _print_inspection_tables(inspected: list[Inspected]) -> None:
+    from rich.console import Console  # noqa: PLC0415  (see reporters.table)
+    from rich.table import Table  # noqa: PLC0415
+
     console = Console(width=160, highlight=False)
     for item in inspected:
         if item.view is None:
