@@ -78,23 +78,27 @@ class Spool:
     def write(self, display_path: str, stream: BinaryIO, depth: int) -> Blob:
         """Copy `stream` to a new temporary file, stopping at the expansion limit."""
         target = self.new_file()
+        try:
+            written = self._copy(display_path, stream, target)
+        except BaseException:
+            # Nothing half-written survives: a decoder error, the limit or an interrupt.
+            target.unlink(missing_ok=True)
+            raise
+        return Blob(display_path=display_path, file=target, size=written, depth=depth)
+
+    def _copy(self, display_path: str, stream: BinaryIO, target: Path) -> int:
         written = 0
         with target.open("wb") as out:
-            while True:
-                block = stream.read(COPY_BLOCK)
-                if not block:
-                    break
+            while block := stream.read(COPY_BLOCK):
                 written += len(block)
                 self.expanded += len(block)
                 if self.expanded > self.max_expansion:
-                    out.close()
-                    target.unlink(missing_ok=True)
                     raise ExpansionLimitError(
                         f"{display_path}: expands past the limit of {self.max_expansion} bytes "
                         "(decompression bomb guard; raise --max-expansion to scan it)"
                     )
                 out.write(block)
-        return Blob(display_path=display_path, file=target, size=written, depth=depth)
+        return written
 
     def release(self, blob: Blob) -> None:
         """Remove a spooled member once it has been scanned (keeps disk use bounded)."""
