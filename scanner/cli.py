@@ -52,7 +52,7 @@ def parse_size(text: str) -> int:
 
 
 def exit_code(decision: GateDecision) -> int:
-    if decision is GateDecision.PASS:
+    if decision is GateDecision.CLEAN:
         return EXIT_PASS
     if decision is GateDecision.FINDINGS:
         return EXIT_FINDINGS

@@ -18,7 +18,6 @@ from scanner.detectors.base import Candidate
 from scanner.formats.base import Region
 from scanner.keys.base import Key, KeyKind, KnownKey
 
-
 KnownLookup = Callable[[str], KnownKey | None]
 
 

@@ -75,7 +75,7 @@ class Pipeline:
             dump = reader.read(blob.file, blob.size)
             candidates = self.chunks.scan_file(blob.file, dump.regions)
             proven = [p for p in map(_prove, candidates) if p is not None]
-        except Exception as error:  # noqa: BLE001  (one input's failure is data; fail closed)
+        except Exception as error:
             message = _name_input(blob, _describe(error))
             result = InputResult(
                 blob.display_path, reader.name, blob.size, InputStatus.ERROR, message, containers
@@ -122,8 +122,10 @@ def _name_input(blob: Blob, message: str) -> str:
 
 
 def _skipped(item: Skipped) -> Scanned:
-    reason = item.reason if item.reason.startswith(item.display_path) else (
-        f"{item.display_path}: {item.reason}"
+    reason = (
+        item.reason
+        if item.reason.startswith(item.display_path)
+        else (f"{item.display_path}: {item.reason}")
     )
     result = InputResult(item.display_path, item.format, item.size, InputStatus.ERROR, reason)
     return Scanned(result, ())

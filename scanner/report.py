@@ -50,7 +50,7 @@ class Report:
 
 
 class GateDecision(enum.Enum):
-    PASS = "pass"  # every input scanned, nothing at or above the threshold
+    CLEAN = "clean"  # every input scanned, nothing at or above the threshold
     FINDINGS = "findings"  # a finding at or above the threshold
     INCOMPLETE = "incomplete"  # nothing above the threshold, but an input was not scanned
 
@@ -64,4 +64,4 @@ def gate(report: Report, fail_on: FailOn) -> GateDecision:
         return GateDecision.FINDINGS
     if not report.complete or not report.inputs:
         return GateDecision.INCOMPLETE
-    return GateDecision.PASS
+    return GateDecision.CLEAN

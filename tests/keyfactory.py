@@ -28,14 +28,10 @@ class SampleKey:
         return fingerprint_public_key(self.key.public_key())
 
     def pem(self, fmt: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8) -> bytes:
-        return self.key.private_bytes(
-            serialization.Encoding.PEM, fmt, serialization.NoEncryption()
-        )
+        return self.key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption())
 
     def der(self, fmt: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8) -> bytes:
-        return self.key.private_bytes(
-            serialization.Encoding.DER, fmt, serialization.NoEncryption()
-        )
+        return self.key.private_bytes(serialization.Encoding.DER, fmt, serialization.NoEncryption())
 
     def public_pem(self) -> bytes:
         return self.key.public_key().public_bytes(

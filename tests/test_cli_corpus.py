@@ -47,8 +47,9 @@ def test_formats_are_recognised(corpus_report: dict) -> None:
 
 
 def test_only_files_broken_on_purpose_are_errors(corpus_report: dict) -> None:
-    errors = {Path(i["path"]).name: i["error"] for i in corpus_report["inputs"]
-              if i["status"] == "error"}
+    errors = {
+        Path(i["path"]).name: i["error"] for i in corpus_report["inputs"] if i["status"] == "error"
+    }
     assert set(errors) <= BROKEN_ON_PURPOSE, errors
     for name, message in errors.items():
         assert name in message
@@ -56,8 +57,11 @@ def test_only_files_broken_on_purpose_are_errors(corpus_report: dict) -> None:
 
 
 def test_no_private_key_in_any_corpus_file(corpus_report: dict) -> None:
-    private = [f for f in corpus_report["findings"] if f["kind"] != "certificate"
-               and f["kind"] != "public-key"]
+    private = [
+        f
+        for f in corpus_report["findings"]
+        if f["kind"] != "certificate" and f["kind"] != "public-key"
+    ]
     assert private == []
 
 

@@ -25,8 +25,17 @@ Row = tuple[str, int | None, str, str | None, str | None, str | None]
 @pytest.fixture(scope="module", params=["yara-x", "yara-python"])
 def report(request: pytest.FixtureRequest, samples_out: Path) -> dict[str, Any]:
     run = dumpguard(
-        "scan", "dumps", "planted", "containers", "--known-keys", "known-keys",
-        "--format", "json", "--engine", request.param, cwd=samples_out,
+        "scan",
+        "dumps",
+        "planted",
+        "containers",
+        "--known-keys",
+        "known-keys",
+        "--format",
+        "json",
+        "--engine",
+        request.param,
+        cwd=samples_out,
     )
     assert run.code == 1, run.stderr
     data: dict[str, Any] = json.loads(run.stdout)
@@ -48,10 +57,16 @@ def rows(findings: Iterable[dict[str, Any]], with_offset: bool) -> set[Row]:
         known_id = known.get("id") if "known_key" in f and isinstance(known, dict) else None
         if "known_key_id" in f:
             known_id = f["known_key_id"]
-        result.add((
-            f.get("display_path", f.get("path")), f["offset"] if with_offset else None,
-            f["kind"], f["algorithm"], f["fingerprint"], known_id,
-        ))
+        result.add(
+            (
+                f.get("display_path", f.get("path")),
+                f["offset"] if with_offset else None,
+                f["kind"],
+                f["algorithm"],
+                f["fingerprint"],
+                known_id,
+            )
+        )
     return result
 
 
@@ -64,9 +79,9 @@ def test_planted_files_yield_exactly_their_keys(
 ) -> None:
     for artifact in artifacts(manifest, "planted"):
         expected = rows(artifact["findings"], with_offset=True)
-        assert rows(found_in(report, artifact["path"]), with_offset=True) == expected, (
-            artifact["path"]
-        )
+        assert rows(found_in(report, artifact["path"]), with_offset=True) == expected, artifact[
+            "path"
+        ]
 
 
 @pytest.mark.parametrize("kind", ["gcore", "container"])
@@ -106,8 +121,14 @@ def test_utf16_dump_key_is_found_as_utf16(report: dict[str, Any]) -> None:
 
 def test_clean_processes_give_nothing_at_low_or_above(samples_out: Path) -> None:
     run = dumpguard(
-        "scan", "dumps/sleep.core", "dumps/python-clean.core", "--fail-on", "low",
-        "--format", "json", cwd=samples_out,
+        "scan",
+        "dumps/sleep.core",
+        "dumps/python-clean.core",
+        "--fail-on",
+        "low",
+        "--format",
+        "json",
+        cwd=samples_out,
     )
     assert run.code == 0, run.stdout
     assert json.loads(run.stdout)["summary"]["low"] == 0
@@ -144,8 +165,9 @@ def test_unscannable_input_fails_closed_and_the_rest_goes_on(
 ) -> None:
     core = (samples_out / "dumps" / "sleep.core").read_bytes()
     cut = tmp_path / "cut.core.gz"
-    cut.write_bytes(subprocess.run(["gzip", "-c"], input=core, capture_output=True,
-                                   check=True).stdout[:5000])
+    cut.write_bytes(
+        subprocess.run(["gzip", "-c"], input=core, capture_output=True, check=True).stdout[:5000]
+    )
     clean = samples_out / "dumps" / "sleep.core"
     run = dumpguard("scan", cut, clean, "--format", "json")
     assert run.code == 2
@@ -173,7 +195,8 @@ def test_output_file_is_written_atomically(samples_out: Path, tmp_path: Path) ->
     planted = samples_out / "planted" / "pem-crlf.bin"
     failed = dumpguard("scan", planted, "--format", "json", "--output", missing_dir)
     assert failed.code == 2
-    assert "nowhere" in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+    assert "nowhere" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1
     assert target.read_text() == "previous report\n"
     assert dumpguard("scan", planted, "--format", "json", "--output", target).code == 1
     assert json.loads(target.read_text())["version"] == 1
@@ -181,8 +204,9 @@ def test_output_file_is_written_atomically(samples_out: Path, tmp_path: Path) ->
 
 
 def test_openssl_header_strings_are_not_keys(samples_out: Path) -> None:
-    run = dumpguard("scan", "planted/rodata-false-positive.bin", "--fail-on", "info",
-                    cwd=samples_out)
+    run = dumpguard(
+        "scan", "planted/rodata-false-positive.bin", "--fail-on", "info", cwd=samples_out
+    )
     assert run.code == 0
 
 
@@ -199,15 +223,29 @@ def test_user_rules_are_added(samples_out: Path, tmp_path: Path) -> None:
     assert len(json.loads(run.stdout)["findings"]) == 1  # same key, same place: one finding
     (rules / "bad.yar").write_text("rule broken { condition: }\n")
     bad = dumpguard("scan", planted, "--rules", rules)
-    assert bad.code == 2 and "bad.yar" in bad.stderr
+    assert bad.code == 2
+    assert "bad.yar" in bad.stderr
 
 
 def test_report_contract_fields(report: dict[str, Any]) -> None:
     assert set(report) == {"version", "tool", "inputs", "findings", "summary"}
     assert report["tool"]["name"] == "dumpguard"
     finding_fields = {
-        "path", "format", "offset", "address", "region", "detector", "module", "encoding",
-        "kind", "algorithm", "bits", "curve", "fingerprint", "known_key", "severity",
+        "path",
+        "format",
+        "offset",
+        "address",
+        "region",
+        "detector",
+        "module",
+        "encoding",
+        "kind",
+        "algorithm",
+        "bits",
+        "curve",
+        "fingerprint",
+        "known_key",
+        "severity",
     }
     for finding in report["findings"]:
         assert finding_fields <= set(finding)

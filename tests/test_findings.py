@@ -69,7 +69,10 @@ def test_region_attribution_gives_address_module_and_severity() -> None:
         Region(0x2000, 0x1000, 0x555500000000, "r--", "/usr/bin/openssl", "/usr/bin/openssl"),
     ]
     found = build_findings(
-        "core", "elf-core", regions, [proven(0x1010, 40), proven(0x2020, 40)],
+        "core",
+        "elf-core",
+        regions,
+        [proven(0x1010, 40), proven(0x2020, 40)],
         lambda fingerprint: None,
     )
     anonymous, in_module = sorted(found, key=lambda f: f.offset)

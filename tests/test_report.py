@@ -16,8 +16,22 @@ BROKEN = InputResult("b.core", "elf-core", 10, InputStatus.ERROR, "b.core: trunc
 
 def finding(severity: Severity) -> Finding:
     return Finding(
-        "a.core", "elf-core", 0, 10, None, None, "pem", None, "ascii", KeyKind.PRIVATE,
-        "RSA", 2048, None, "sha256:00", None, severity,
+        "a.core",
+        "elf-core",
+        0,
+        10,
+        None,
+        None,
+        "pem",
+        None,
+        "ascii",
+        KeyKind.PRIVATE,
+        "RSA",
+        2048,
+        None,
+        "sha256:00",
+        None,
+        severity,
     )
 
 
@@ -27,7 +41,7 @@ def test_threshold(fail_on: FailOn, severity: Severity) -> None:
     report = Report((OK,), (finding(severity),))
     threshold = fail_on.severity
     fails = threshold is not None and severity.rank >= threshold.rank
-    assert gate(report, fail_on) is (GateDecision.FINDINGS if fails else GateDecision.PASS)
+    assert gate(report, fail_on) is (GateDecision.FINDINGS if fails else GateDecision.CLEAN)
 
 
 def test_unscanned_input_fails_closed_even_with_no_findings() -> None:
@@ -47,7 +61,7 @@ def test_findings_outrank_unscanned_inputs() -> None:
 def test_every_gate_decision_maps_to_its_exit_code() -> None:
     codes = {decision: exit_code(decision) for decision in GateDecision}
     assert codes == {
-        GateDecision.PASS: EXIT_PASS,
+        GateDecision.CLEAN: EXIT_PASS,
         GateDecision.FINDINGS: EXIT_FINDINGS,
         GateDecision.INCOMPLETE: EXIT_ERROR,
     }

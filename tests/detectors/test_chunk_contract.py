@@ -7,6 +7,7 @@ matches that saturates the engine's per-pattern cap does not hide a real key.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -65,7 +66,9 @@ def offsets_found(scanner: ChunkScanner, path: Path, regions: list[Region]) -> l
     return sorted(c.offset for c in scanner.scan_file(path, regions))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(edge=st.integers(1, 6), shift=st.integers(-700, 40))
 def test_a_key_across_any_chunk_edge_is_found_once(
     chunk_scanner: ChunkScanner, pem_key: bytes, tmp_path: Path, edge: int, shift: int
@@ -110,9 +113,7 @@ def test_bytes_outside_regions_are_not_scanned(
     ]
 
 
-def test_decoy_flood_past_the_match_cap_does_not_hide_a_key(
-    pem_key: bytes, tmp_path: Path
-) -> None:
+def test_decoy_flood_past_the_match_cap_does_not_hide_a_key(pem_key: bytes, tmp_path: Path) -> None:
     # 1.2 million decoy PEM headers (more than the engines' one-million cap per
     # pattern) followed by one real key: the driver must split and still find it.
     decoy = b"-----BEGIN "
@@ -132,20 +133,21 @@ def test_chunk_plan_owns_every_byte_once() -> None:
     owned = [(p.read_start, p.owned_end) for p in plans]
     assert owned[0][0] == span.file_offset
     assert owned[-1][1] == span.file_end
-    assert all(a[1] == b[0] for a, b in zip(owned, owned[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(owned))
     assert all(p.read_end == min(p.owned_end + 300, span.file_end) for p in plans)
 
 
 def test_spans_merge_only_what_continues() -> None:
     regions = [
-        Region(0, 10, 100), Region(10, 10, 110), Region(20, 10, 500), Region(40, 5, 510),
+        Region(0, 10, 100),
+        Region(10, 10, 110),
+        Region(20, 10, 500),
+        Region(40, 5, 510),
     ]
     assert spans_of(regions) == [Span(0, 20), Span(20, 10), Span(40, 5)]
 
 
-def test_random_background_gives_no_candidates(
-    chunk_scanner: ChunkScanner, tmp_path: Path
-) -> None:
+def test_random_background_gives_no_candidates(chunk_scanner: ChunkScanner, tmp_path: Path) -> None:
     path = tmp_path / "random.raw"
     path.write_bytes(os.urandom(4 << 20))
     assert chunk_scanner.scan_file(path, [Region(0, 4 << 20)]) == []

@@ -44,14 +44,24 @@ def test_outputs_hold_fingerprints_never_key_material(
 ) -> None:
     report_file = tmp_path / "report.out"
     run = dumpguard(
-        "scan", planted / "planted.raw", "--known-keys", planted / "known",
-        "--format", output_format, "--output", report_file,
+        "scan",
+        planted / "planted.raw",
+        "--known-keys",
+        planted / "known",
+        "--format",
+        output_format,
+        "--output",
+        report_file,
     )
     assert run.code == 1, run.stderr
     written = report_file.read_text()
     printed = dumpguard(
-        "scan", planted / "planted.raw", "--known-keys", planted / "known",
-        "--format", output_format,
+        "scan",
+        planted / "planted.raw",
+        "--known-keys",
+        planted / "known",
+        "--format",
+        output_format,
     )
     for key in keys:
         if output_format != "table":  # the table folds long fingerprints across lines

@@ -87,7 +87,7 @@ def parser_of(rule: str, metadata: Mapping[str, object], origin: str) -> str:
 
 
 def unique_rule_parsers(named: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Map rule identifiers to parsers; matches name rules by identifier, so names must be unique."""
+    """Map rule identifiers to parsers; rule names must be unique."""
     rule_parsers: dict[str, str] = {}
     for rule, parser in named:
         if rule in rule_parsers:

@@ -40,7 +40,9 @@ class YaraPythonEngine(Engine):
         except yara.Error as error:
             raise ConfigError(f"cannot compile YARA rules: {error}") from None
         # yara-python's compiled rules do not say which file a rule came from.
-        named = [(rule.identifier, parser_of(rule.identifier, rule.meta, "rules")) for rule in rules]
+        named = [
+            (rule.identifier, parser_of(rule.identifier, rule.meta, "rules")) for rule in rules
+        ]
         return cls(rules, unique_rule_parsers(named))
 
     @property

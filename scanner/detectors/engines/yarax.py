@@ -47,7 +47,10 @@ class YaraXEngine(Engine):
             origins[namespace] = str(path)
         rules = compiler.build()
         named = [
-            (rule.identifier, parser_of(rule.identifier, dict(rule.metadata), origins[rule.namespace]))
+            (
+                rule.identifier,
+                parser_of(rule.identifier, dict(rule.metadata), origins[rule.namespace]),
+            )
             for rule in rules
         ]
         return cls(rules, unique_rule_parsers(named))
