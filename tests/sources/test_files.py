@@ -120,8 +120,19 @@ def test_deep_directory_tree_is_walked(spool: Spool) -> None:
         os.mkdir(deep)
         deep += "/d"
     write(f"{deep}.core")
+    try:
+        assert names(list(walk(["d"], None, spool))) == [f"{deep}.core"]
+    finally:
+        remove_deep_tree(f"{deep}.core")
 
-    assert names(list(walk(["d"], None, spool))) == [f"{deep}.core"]
+
+def remove_deep_tree(leaf: str) -> None:
+    """Remove the tree with a loop: pytest's own temp cleanup recurses and would fail on it."""
+    os.unlink(leaf)
+    directory = os.path.dirname(leaf)
+    while directory:
+        os.rmdir(directory)
+        directory = os.path.dirname(directory)
 
 
 def test_missing_path_is_skipped_and_the_walk_goes_on(spool: Spool) -> None:
