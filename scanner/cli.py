@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, BinaryIO, NoReturn, assert_never
 
 import typer
+from cryptography.utils import CryptographyDeprecationWarning
 
 from scanner import __version__
 from scanner.config import (
@@ -178,4 +180,7 @@ def main_callback(
 
 
 def main() -> None:
+    # cryptography warns when it loads old key types (DSA SSH keys); the report
+    # already says what was found, so the warning would only be noise on stderr.
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
     app()
