@@ -108,6 +108,8 @@ def scan_command(
         write_report(report, output_format, output)
     except ScannerError as error:
         _fail(error)
+    if not report.inputs:
+        print("dumpguard: no input files found; nothing was scanned", file=sys.stderr)
     raise typer.Exit(exit_code(gate(report, fail_on)))
 
 

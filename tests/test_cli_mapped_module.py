@@ -41,7 +41,9 @@ def openssl_core(tmp_path_factory: pytest.TempPathFactory) -> Path:
         Path(f"/proc/{process.pid}/coredump_filter").write_text("0x3f")
         subprocess.run(
             ["gcore", "-o", str(out / "openssl"), str(process.pid)],
-            check=True, capture_output=True, timeout=120,
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
     finally:
         process.kill()

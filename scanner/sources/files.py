@@ -208,8 +208,10 @@ class _Expansion:
         self, container: Container, blob: Blob, chain: tuple[str, ...]
     ) -> Iterator[Leaf | Skipped]:
         chain_name = "+".join(chain)
+        members = 0
         try:
             for member in container.unpack(blob, self.spool):
+                members += 1
                 if isinstance(member, Skipped):
                     yield replace(member, format=chain_name)
                     continue
@@ -217,6 +219,10 @@ class _Expansion:
                     yield from self.leaves(member, chain)
                 finally:
                     self.spool.release(member)
+            if members == 0:
+                # An archive with no regular file (empty, or only directories) is
+                # scanned as its own bytes, so it is reported rather than vanishing.
+                yield blob, chain_name
         except ExpansionLimitError as error:
             yield Skipped(blob.display_path, chain_name, blob.size, _strip_path(error, blob))
             raise _BudgetSpentError from None

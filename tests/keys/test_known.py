@@ -659,9 +659,7 @@ def test_bad_openssh_line_names_file_and_line(tmp_path: Path, ssh_keys: dict[str
         ("ssh-foo AAAAB3NzaC1mb28AAAA", "unsupported key type ssh-foo"),
     ],
 )
-def test_malformed_openssh_lines(
-    tmp_path: Path, keys: KeySet, line: str, reason: str
-) -> None:
+def test_malformed_openssh_lines(tmp_path: Path, keys: KeySet, line: str, reason: str) -> None:
     good_line = keys.ed25519.public_key().public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     )
@@ -690,9 +688,11 @@ def test_compressed_ecdsa_point_in_openssh_line_is_an_error(tmp_path: Path, keys
 
 def test_non_ascii_in_ssh2_body_is_an_error(tmp_path: Path, keys: KeySet) -> None:
     # Found by the mutation test: base64 of a str with non-ASCII raises ValueError.
-    blob = keys.ed25519.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    ).split(b" ")[1]
+    blob = (
+        keys.ed25519.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .split(b" ")[1]
+    )
     ssh2_file = tmp_path / "key.ssh2"
     ssh2_file.write_bytes(b"---- BEGIN SSH2 PUBLIC KEY ----\n\xc3\xa9" + blob
                           + b"\n---- END SSH2 PUBLIC KEY ----\n")  # fmt: skip
@@ -772,18 +772,28 @@ def test_bad_jwk_entry_line_in_pretty_printed_jwks(tmp_path: Path, keys: KeySet)
 @pytest.mark.parametrize(
     ("document", "reason"),
     [
-        ('{"keys": [\n  {"kty": "RSA", "n": "AQAB"\n  ]}',
-         ":3: invalid JSON: Expecting ',' delimiter"),
+        (
+            '{"keys": [\n  {"kty": "RSA", "n": "AQAB"\n  ]}',
+            ":3: invalid JSON: Expecting ',' delimiter",
+        ),
         ('{"keys": {"kty": "OKP"}}', ": JWK Set member 'keys' is not an array"),
         ('{"kid": "k"}', ": JSON holds neither a JWK ('kty') nor a JWK Set ('keys')"),
-        ('{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}',
-         ":1: JWK #1 (keys[0]) is a symmetric key (kty 'oct'), not a public key"),
-        ('{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}]}',
-         ":1: JWK #1 (keys[0]) OKP member 'x' is not a valid Ed25519 public key"),
-        ('{"keys": [{"kty": "EC", "crv": "P-192", "x": "", "y": ""}]}',
-         ":1: JWK #1 (keys[0]) has unsupported EC crv 'P-192'"),
-        ('{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}',
-         ":1: JWK #1 (keys[0]) RSA members 'n', 'e' do not form a valid public key"),
+        (
+            '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}',
+            ":1: JWK #1 (keys[0]) is a symmetric key (kty 'oct'), not a public key",
+        ),
+        (
+            '{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}]}',
+            ":1: JWK #1 (keys[0]) OKP member 'x' is not a valid Ed25519 public key",
+        ),
+        (
+            '{"keys": [{"kty": "EC", "crv": "P-192", "x": "", "y": ""}]}',
+            ":1: JWK #1 (keys[0]) has unsupported EC crv 'P-192'",
+        ),
+        (
+            '{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}',
+            ":1: JWK #1 (keys[0]) RSA members 'n', 'e' do not form a valid public key",
+        ),
         ('{"keys": [7]}', ":1: JWK #1 (keys[0]) is not a JSON object"),
         ('{"keys": []}', ": no public key found (empty jwk file)"),
         ('{"keys": ' + "[" * 100_000, ": invalid JSON: too deeply nested or too large"),
@@ -994,8 +1004,10 @@ def test_mutated_valid_files_give_only_known_key_errors(
 JWK_MEMBER_NAMES = ["kty", "crv", "n", "e", "x", "y", "kid", "x5c", "keys"]
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.sampled_from(JWK_MEMBER_NAMES), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(JWK_MEMBER_NAMES), children, max_size=4)
+    ),
     max_leaves=12,
 )
 

@@ -475,11 +475,12 @@ def test_zip_with_broken_central_directory_is_a_source_error(tmp_path: Path) -> 
         unpack_all(zip_path, spool)
 
 
-def test_empty_zip_has_no_members(spool_root: Path) -> None:
+def test_empty_zip_is_its_own_leaf(spool_root: Path) -> None:
     zip_of(Path("empty.zip"), {})
-    assert Path("empty.zip").read_bytes().startswith(b"PK\x05\x06")
+    data = Path("empty.zip").read_bytes()
+    assert data.startswith(b"PK\x05\x06")
 
-    assert scan(["empty.zip"], spool_root) == []
+    assert scan(["empty.zip"], spool_root) == [Leaf("empty.zip", "zip", data, 0)]
 
 
 def test_symlinks_and_directories_in_archives_are_not_followed(spool_root: Path) -> None:
@@ -664,3 +665,18 @@ def test_damaged_real_containers_raise_only_source_error(
     path = write(tmp_path / "damaged", bytes(data))
 
     unpack_only_source_errors(path, tmp_path)
+
+
+def test_empty_archives_are_reported_as_themselves(tmp_path: Path) -> None:
+    empty_zip = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty_zip, "w"):
+        pass
+    only_dirs = tmp_path / "dirs.tar"
+    (tmp_path / "d").mkdir()
+    with tarfile.open(only_dirs, "w") as archive:
+        archive.add(tmp_path / "d", arcname="d")
+    leaves = list(iter_inputs([str(empty_zip), str(only_dirs)], lambda: Spool(1 << 30)))
+    assert [(item[0].display_path, item[1]) for item in leaves if isinstance(item, tuple)] == [
+        (str(empty_zip), "zip"),
+        (str(only_dirs), "tar"),
+    ]
