@@ -67,3 +67,32 @@ class DumpReader(abc.ABC):
     @abc.abstractmethod
     def read(self, path: Path, size: int) -> Dump:
         """Parse the headers of `path`; raise FormatError when they are unusable."""
+
+
+# A cut file can hold thousands of cut segments; the report lists this many.
+MAX_DEFECTS = 16
+
+
+def clip_to_file(
+    label: str, file_offset: int, wanted: int, file_size: int
+) -> tuple[int, str | None]:
+    """How many of `wanted` bytes at `file_offset` the file holds, and a defect when cut.
+
+    `label` names the segment or range in the defect ("segment 3 (PT_LOAD at ...)").
+    """
+    kept = max(0, min(wanted, file_size - file_offset))
+    if kept == wanted:
+        return kept, None
+    outcome = f"clipped to 0x{kept:x} bytes" if kept else "dropped"
+    return kept, (
+        f"{label}: file bytes 0x{file_offset:x}-0x{file_offset + wanted:x} run past "
+        f"end of file at 0x{file_size:x}; {outcome}"
+    )
+
+
+def cap_defects(defects: list[str], noun: str) -> tuple[str, ...]:
+    """At most MAX_DEFECTS defects, then one line counting the rest."""
+    if len(defects) <= MAX_DEFECTS:
+        return tuple(defects)
+    hidden = len(defects) - MAX_DEFECTS
+    return (*defects[:MAX_DEFECTS], f"... and {hidden} more {noun} cut the same way")

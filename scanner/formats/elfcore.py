@@ -35,7 +35,7 @@ from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 
 from scanner.errors import FormatError
-from scanner.formats.base import Dump, DumpReader, Region
+from scanner.formats.base import Dump, DumpReader, Region, cap_defects, clip_to_file
 
 ELF_MAGIC = b"\x7fELF"
 ET_CORE = 4
@@ -51,7 +51,6 @@ NETBSD_CORE_PROCINFO = 1
 # count); reading more than this in all only serves a hostile header.
 MAX_NOTE_BYTES = 64 * 1024 * 1024
 # Defect strings kept per dump; the rest are counted in one summary line.
-MAX_DEFECTS = 16
 
 # Errors pyelftools (and its bundled construct) raise on garbage headers.
 PARSE_ERRORS = (
@@ -119,7 +118,7 @@ class ElfCoreReader(DumpReader):
             regions=tuple(name_regions(regions, mapped_files)),
             process_name=process.name,
             pid=process.pid,
-            defects=cap_defects(defects),
+            defects=cap_defects(defects, "segments"),
         )
 
 
@@ -163,9 +162,10 @@ def load_regions(program_headers: Sequence[Any], size: int) -> tuple[list[Region
     for index, header in enumerate(program_headers):
         if header.p_type != "PT_LOAD" or header.p_filesz == 0:
             continue  # p_filesz == 0: the core writer chose not to dump it.
-        kept = max(0, min(header.p_filesz, size - header.p_offset))
-        if kept < header.p_filesz:
-            defects.append(cut_segment_defect(index, header, kept, size))
+        label = f"segment {index} (PT_LOAD at address 0x{header.p_vaddr:x})"
+        kept, defect = clip_to_file(label, header.p_offset, header.p_filesz, size)
+        if defect:
+            defects.append(defect)
         if kept > 0:
             regions.append(
                 Region(
@@ -176,22 +176,6 @@ def load_regions(program_headers: Sequence[Any], size: int) -> tuple[list[Region
                 )
             )
     return regions, defects
-
-
-def cut_segment_defect(index: int, header: Any, kept: int, size: int) -> str:
-    start, end = header.p_offset, header.p_offset + header.p_filesz
-    outcome = f"clipped to 0x{kept:x} bytes" if kept else "dropped"
-    return (
-        f"segment {index} (PT_LOAD at address 0x{header.p_vaddr:x}): file bytes "
-        f"0x{start:x}-0x{end:x} run past end of file at 0x{size:x}; {outcome}"
-    )
-
-
-def cap_defects(defects: list[str]) -> tuple[str, ...]:
-    if len(defects) <= MAX_DEFECTS:
-        return tuple(defects)
-    hidden = len(defects) - MAX_DEFECTS
-    return (*defects[:MAX_DEFECTS], f"... and {hidden} more segments cut the same way")
 
 
 def permissions(p_flags: int) -> str:

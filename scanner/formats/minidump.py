@@ -40,7 +40,7 @@ from pathlib import Path, PureWindowsPath
 from typing import BinaryIO
 
 from scanner.errors import FormatError
-from scanner.formats.base import Dump, DumpReader, Region
+from scanner.formats.base import Dump, DumpReader, Region, cap_defects, clip_to_file
 
 SIGNATURE = b"MDMP"
 VERSION_LOW = 0xA793
@@ -63,7 +63,6 @@ MINIDUMP_MISC1_PROCESS_ID = 0x1
 
 # MINIDUMP_STRING lengths are bytes; Windows paths stop at 32767 UTF-16 units.
 MAX_NAME_BYTES = 65536
-MAX_DEFECTS = 16
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,7 @@ class MinidumpReader(DumpReader):
             regions=tuple(name_regions(regions, modules)),
             process_name=process_name(modules),
             pid=process_id(dump_file, streams.get(MISC_INFO_STREAM)),
-            defects=cap_defects(defects),
+            defects=cap_defects(defects, "memory ranges"),
         )
 
 
@@ -242,28 +241,13 @@ def regions_in_file(ranges: Sequence[MemoryRange], size: int) -> tuple[list[Regi
     for index, memory in enumerate(ranges):
         if memory.size == 0:
             continue
-        kept = max(0, min(memory.size, size - memory.rva))
-        if kept < memory.size:
-            defects.append(cut_range_defect(index, memory, kept, size))
+        label = f"memory range {index} (address 0x{memory.address:x})"
+        kept, defect = clip_to_file(label, memory.rva, memory.size, size)
+        if defect:
+            defects.append(defect)
         if kept > 0:
             regions.append(Region(file_offset=memory.rva, size=kept, address=memory.address))
     return regions, defects
-
-
-def cut_range_defect(index: int, memory: MemoryRange, kept: int, size: int) -> str:
-    outcome = f"clipped to 0x{kept:x} bytes" if kept else "dropped"
-    return (
-        f"memory range {index} (address 0x{memory.address:x}): file bytes "
-        f"0x{memory.rva:x}-0x{memory.rva + memory.size:x} run past end of file at "
-        f"0x{size:x}; {outcome}"
-    )
-
-
-def cap_defects(defects: list[str]) -> tuple[str, ...]:
-    if len(defects) <= MAX_DEFECTS:
-        return tuple(defects)
-    hidden = len(defects) - MAX_DEFECTS
-    return (*defects[:MAX_DEFECTS], f"... and {hidden} more memory ranges cut the same way")
 
 
 def module_list(dump_file: MinidumpFile, stream: Stream | None) -> list[Module]:

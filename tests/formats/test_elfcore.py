@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from scanner.errors import FormatError
 from scanner.formats import reader_for
-from scanner.formats.base import Dump
-from scanner.formats.elfcore import MAX_DEFECTS, ElfCoreReader
+from scanner.formats.base import MAX_DEFECTS, Dump
+from scanner.formats.elfcore import ElfCoreReader
 from scanner.formats.raw import RawReader
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from scanner.config import EngineName
 from scanner.errors import ConfigError
@@ -41,9 +41,17 @@ class EngineScan:
 
 
 class Engine(abc.ABC):
-    """A compiled rule set ready to scan buffers; safe to call from several threads."""
+    """A compiled rule set ready to scan buffers; safe to call from several threads.
+
+    `rules` is the engine library's compiled rules object; `rule_parsers` maps
+    each rule's identifier to the parser its metadata names.
+    """
 
     name: ClassVar[EngineName]
+
+    def __init__(self, rules: Any, rule_parsers: Mapping[str, str]) -> None:
+        self._rules = rules
+        self._rule_parsers = dict(rule_parsers)
 
     @classmethod
     @abc.abstractmethod
@@ -56,9 +64,9 @@ class Engine(abc.ABC):
         """Compile `rule_files`; raise ConfigError naming the file on a bad rule."""
 
     @property
-    @abc.abstractmethod
     def rule_parsers(self) -> Mapping[str, str]:
         """Each rule's identifier mapped to the parser its metadata names."""
+        return self._rule_parsers
 
     @abc.abstractmethod
     def scan(self, data: bytes) -> EngineScan:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from scanner.config import EngineName
 from scanner.detectors.engines.base import (
@@ -21,10 +20,6 @@ from scanner.errors import ConfigError
 
 class YaraPythonEngine(Engine):
     name = EngineName.YARA_PYTHON
-
-    def __init__(self, rules: Any, rule_parsers: Mapping[str, str]) -> None:
-        self._rules = rules
-        self._rule_parsers = dict(rule_parsers)
 
     @classmethod
     def available(cls) -> bool:
@@ -44,10 +39,6 @@ class YaraPythonEngine(Engine):
             (rule.identifier, parser_of(rule.identifier, rule.meta, "rules")) for rule in rules
         ]
         return cls(rules, unique_rule_parsers(named))
-
-    @property
-    def rule_parsers(self) -> Mapping[str, str]:
-        return self._rule_parsers
 
     def scan(self, data: bytes) -> EngineScan:
         matches: list[RuleMatch] = []

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from scanner.config import EngineName
 from scanner.detectors.engines.base import (
@@ -21,10 +20,6 @@ from scanner.errors import ConfigError
 
 class YaraXEngine(Engine):
     name = EngineName.YARA_X
-
-    def __init__(self, rules: Any, rule_parsers: Mapping[str, str]) -> None:
-        self._rules = rules
-        self._rule_parsers = dict(rule_parsers)
 
     @classmethod
     def available(cls) -> bool:
@@ -54,10 +49,6 @@ class YaraXEngine(Engine):
             for rule in rules
         ]
         return cls(rules, unique_rule_parsers(named))
-
-    @property
-    def rule_parsers(self) -> Mapping[str, str]:
-        return self._rule_parsers
 
     def scan(self, data: bytes) -> EngineScan:
         import yara_x  # noqa: PLC0415
