@@ -30,7 +30,8 @@ samples: install system-deps
 
 # Scans the samples; they plant keys, so dumpguard must exit 1 (findings) here.
 scan: samples
-	@set +e; $(VENV)/bin/dumpguard scan $(SAMPLES) --known-keys $(SAMPLES)/known-keys; \
+	@set +e; $(VENV)/bin/dumpguard scan $(SAMPLES)/dumps $(SAMPLES)/planted $(SAMPLES)/containers \
+	  --known-keys $(SAMPLES)/known-keys; \
 	status=$$?; echo "dumpguard exit code: $$status (1 = findings at or above --fail-on high)"; \
 	test $$status -eq 1
 

@@ -22,17 +22,23 @@ SEVERITY_STYLE = {
 
 
 def _key_description(finding: Finding) -> str:
-    size = f"-{finding.bits}" if finding.bits else ""
-    curve = f" {finding.curve}" if finding.curve else ""
-    algorithm = finding.algorithm or "unknown algorithm"
-    return f"{algorithm}{size}{curve} {finding.kind.value}"
+    if finding.curve:
+        name = f"{finding.algorithm} {finding.curve}"
+    elif finding.algorithm in ("RSA", "DSA") and finding.bits:
+        name = f"{finding.algorithm}-{finding.bits}"
+    else:
+        name = finding.algorithm or "unknown algorithm"
+    text = f"{name} {finding.kind.value}"
+    if finding.known_key:
+        text += f"\nknown key {finding.known_key.id}"
+    return text
 
 
 def _where(finding: Finding) -> str:
-    address = f"0x{finding.address:x}" if finding.address is not None else "-"
-    if finding.address is None:
-        return f"offset 0x{finding.offset:x}"
-    return f"offset 0x{finding.offset:x}\naddr {address}\n{finding.region or 'anonymous'}"
+    where = f"offset 0x{finding.offset:x}"
+    if finding.address is not None:
+        where += f"\naddr 0x{finding.address:x}\n{finding.region or 'anonymous'}"
+    return where
 
 
 class TableReporter(Reporter):
@@ -42,7 +48,9 @@ class TableReporter(Reporter):
         # rich costs ~40 ms to import: only the table needs it, so not every scan pays.
         from rich.console import Console  # noqa: PLC0415
 
-        console = Console(file=stream, width=160, soft_wrap=False, highlight=False)
+        # A terminal gets its own width; a pipe or file gets room for whole fingerprints.
+        width = None if stream.isatty() else 220
+        console = Console(file=stream, width=width, soft_wrap=False, highlight=False)
         ordered = sorted(report.findings, key=lambda f: (-f.severity.rank, f.path, f.offset))
         if ordered:
             console.print(self._findings_table(ordered))
@@ -60,17 +68,19 @@ class TableReporter(Reporter):
         from rich.table import Table  # noqa: PLC0415
 
         table = Table(show_lines=True)
-        for column in ("severity", "input", "where", "key", "detector", "fingerprint", "known"):
-            table.add_column(column, overflow="fold")
+        table.add_column("severity")
+        table.add_column("input", overflow="fold", max_width=40)
+        table.add_column("where", overflow="fold", max_width=24)
+        table.add_column("key", overflow="fold", max_width=32)
+        table.add_column("found as", overflow="fold", max_width=18)
+        table.add_column("fingerprint", overflow="fold", min_width=71)
         for finding in findings:
-            known = finding.known_key
             table.add_row(
                 f"[{SEVERITY_STYLE[finding.severity]}]{finding.severity.value}[/]",
                 finding.path,
                 _where(finding),
                 _key_description(finding),
-                f"{finding.detector} ({finding.encoding})",
+                f"{finding.detector}\n{finding.encoding}",
                 finding.fingerprint or "-",
-                f"{known.id} ({known.source})" if known else "-",
             )
         return table
