@@ -93,6 +93,9 @@ def scan_command(
     engine: Annotated[EngineName, typer.Option("--engine")] = EngineName.YARA_X,
     max_expansion: MaxExpansionOpt = f"{DEFAULT_MAX_EXPANSION >> 30}GiB",
     jobs: Annotated[int, typer.Option("--jobs", min=1, max=64)] = 2,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Brute-force raw EC scalars and seeds of known keys.")
+    ] = False,
 ) -> None:
     """Scan dumps for private keys; the exit code gates (0 clean, 1 findings, 2 not scanned)."""
     config = ScanConfig(
@@ -102,6 +105,7 @@ def scan_command(
         engine=engine,
         max_expansion=parse_size(max_expansion),
         jobs=jobs,
+        deep=deep,
     )
     try:
         report = scan(config, stdin=_stdin_for(paths))

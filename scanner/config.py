@@ -79,6 +79,8 @@ class ScanConfig:
     chunk_size: bytes scanned per engine call (see detectors.base for the overlap contract).
     jobs: worker threads for the chunk scan.
     temp_dir: where container members are spooled (None: the system default).
+    deep: also run the bounded brute-force searches for raw EC scalars and seeds
+    of known keys (slower; see detectors.components).
     """
 
     paths: tuple[str, ...]
@@ -90,3 +92,4 @@ class ScanConfig:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     jobs: int = 2
     temp_dir: Path | None = None
+    deep: bool = False

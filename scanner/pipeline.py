@@ -16,6 +16,7 @@ from typing import BinaryIO
 from scanner.config import ScanConfig
 from scanner.detectors import PARSERS
 from scanner.detectors.base import Candidate
+from scanner.detectors.components import SearchConfig, build_searches
 from scanner.detectors.engines import build_engine
 from scanner.detectors.engines.base import rule_files_in
 from scanner.detectors.scan import ChunkScanner
@@ -44,8 +45,9 @@ class Pipeline:
         self.config = config
         rule_files = rule_files_in((BUILTIN_RULES, *config.rules_dirs))
         engine = build_engine(config.engine, rule_files)
-        self.chunks = ChunkScanner(engine, PARSERS, config.chunk_size, config.jobs)
         self.known: KnownKeyIndex = load_known_keys(config.known_keys)
+        searches = build_searches(self.known, SearchConfig(deep=config.deep))
+        self.chunks = ChunkScanner(engine, PARSERS, config.chunk_size, config.jobs, searches)
 
     def run(self, stdin: BinaryIO | None) -> Report:
         scanned = list(self._scan_all(stdin))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.detectors.base import Candidate, Parser, Window, overlap_for
+from scanner.detectors.components.base import AddressSpace, ComponentSearch
 from scanner.detectors.engines import Engine
 from scanner.errors import DetectorError
 from scanner.formats.base import Region
@@ -82,13 +83,22 @@ class ChunkScanner:
     """Runs one engine and a parser registry over the regions of one file."""
 
     def __init__(
-        self, engine: Engine, parsers: Mapping[str, Parser], chunk_size: int, jobs: int = 1
+        self,
+        engine: Engine,
+        parsers: Mapping[str, Parser],
+        chunk_size: int,
+        jobs: int = 1,
+        searches: Sequence[ComponentSearch] = (),
     ) -> None:
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
         self._engine = engine
         self._parsers = dict(parsers)
-        self._overlap = overlap_for(list(self._parsers.values()))
+        self._searches = tuple(searches)
+        self._overlap = max(
+            overlap_for(list(self._parsers.values())),
+            max((search.max_length for search in self._searches), default=0),
+        )
         self._chunk_size = chunk_size
         self._jobs = max(1, jobs)
 
@@ -106,31 +116,38 @@ class ChunkScanner:
         candidates: list[Candidate] = []
         fd = os.open(path, os.O_RDONLY)
         try:
-            for chunk_candidates in self._map_bounded(fd, plans):
+            memory = AddressSpace(fd, regions)
+            for chunk_candidates in self._map_bounded(fd, memory, plans):
                 candidates.extend(chunk_candidates)
         finally:
             os.close(fd)
         return candidates
 
-    def _map_bounded(self, fd: int, plans: Sequence[ChunkPlan]) -> Iterator[list[Candidate]]:
+    def _map_bounded(
+        self, fd: int, memory: AddressSpace, plans: Sequence[ChunkPlan]
+    ) -> Iterator[list[Candidate]]:
         # At most 2*jobs chunks in flight: memory stays bounded whatever the input size.
         with ThreadPoolExecutor(max_workers=self._jobs) as pool:
             pending: list[Future[list[Candidate]]] = []
             for plan in plans:
-                pending.append(pool.submit(self._scan_chunk, fd, plan))
+                pending.append(pool.submit(self._scan_chunk, fd, memory, plan))
                 if len(pending) >= 2 * self._jobs:
                     yield pending.pop(0).result()
             for future in pending:
                 yield future.result()
 
-    def _scan_chunk(self, fd: int, plan: ChunkPlan) -> list[Candidate]:
+    def _scan_chunk(self, fd: int, memory: AddressSpace, plan: ChunkPlan) -> list[Candidate]:
         length = plan.read_end - plan.read_start
         data = os.pread(fd, length, plan.read_start)
         if len(data) != length:
             raise DetectorError(
                 f"short read at offset {plan.read_start}: {len(data)} of {length} bytes"
             )
-        return list(self.scan_window(Window(data, plan.read_start, plan.owned_end)))
+        window = Window(data, plan.read_start, plan.owned_end)
+        candidates = list(self.scan_window(window))
+        for search in self._searches:
+            candidates.extend(c for c in search.search(window, memory) if window.owns(c.offset))
+        return candidates
 
     def scan_window(self, window: Window) -> Iterator[Candidate]:
         """Candidates anchored in the window's owned range (rescanning in halves on saturation)."""

@@ -27,6 +27,10 @@ class PayloadKind(enum.Enum):
     SPKI = "spki"  # RFC 5280 SubjectPublicKeyInfo (DER)
     PKCS1_PUBLIC = "pkcs1-public"  # RFC 8017 A.1.1 RSAPublicKey (DER)
     X509_CERTIFICATE = "x509-certificate"  # RFC 5280 Certificate (DER)
+    # Raw numbers found through a known public key (public_spki says which):
+    RSA_FACTOR = "rsa-factor"  # a prime factor of the known modulus, big-endian bytes
+    EC_SCALAR = "ec-scalar"  # the private scalar d of the known point, big-endian bytes
+    ECX_SEED = "ecx-seed"  # the Ed25519/X25519/Ed448/X448 private key bytes (RFC 8032/7748)
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,14 @@ class Payload:
 
     algorithm_hint: the algorithm a PEM label names ("RSA", "EC", "DSA") when
     the payload itself cannot say (legacy encrypted PEM).
+    public_spki: for raw numbers, the DER SubjectPublicKeyInfo of the known key
+    they belong to; the prover rebuilds the private key from both.
     """
 
     kind: PayloadKind
     data: bytes = field(repr=False)
     algorithm_hint: str | None = None
+    public_spki: bytes | None = field(default=None, repr=False)
 
 
 class KeyKind(enum.Enum):

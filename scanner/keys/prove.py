@@ -49,6 +49,7 @@ from scanner.keys.describe import key_for
 from scanner.keys.ec import CURVES, check_ec_private_key, point_matches_size
 from scanner.keys.encrypted import prove_encrypted_pkcs8, prove_legacy_encrypted_pem
 from scanner.keys.openssh import prove_openssh
+from scanner.keys.recovered import prove_recovered
 
 # Far above any key or certificate (the DER detectors stop at 64 KiB); keeps a
 # hostile PEM body from making the loaders and the arithmetic work on megabytes.
@@ -89,6 +90,8 @@ def _prove_kind(payload: Payload) -> Key:  # noqa: PLR0911 - one return per Payl
             return _prove_public(data, rsa_public_key_end)
         case PayloadKind.X509_CERTIFICATE:
             return _prove_certificate(data)
+        case PayloadKind.RSA_FACTOR | PayloadKind.EC_SCALAR | PayloadKind.ECX_SEED:
+            return prove_recovered(payload)
         case _:
             assert_never(payload.kind)
 
