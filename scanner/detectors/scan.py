@@ -9,9 +9,12 @@ while bytes of regions that are not contiguous in memory are never joined.
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,11 @@ from scanner.detectors.components.base import AddressSpace, ComponentSearch
 from scanner.detectors.engines import Engine
 from scanner.errors import DetectorError
 from scanner.formats.base import Region
+
+# Known-key searches are Python and gmpy2 work that holds the GIL: with them, a
+# file of at least this many chunks is scanned by forked worker processes, so
+# both cores work; the YARA pass alone is fast enough on threads.
+PROCESS_MIN_CHUNKS = 4
 
 # Below this many owned bytes a saturated window is not split further: a pattern
 # matching a million times in so few bytes is an attack on the scanner, and the
@@ -113,6 +121,8 @@ class ChunkScanner:
             for span in spans_of(regions)
             for plan in plan_chunks(span, self._chunk_size, self._overlap)
         ]
+        if self._searches and self._jobs > 1 and len(plans) >= PROCESS_MIN_CHUNKS:
+            return self._scan_in_processes(path, tuple(regions), plans)
         candidates: list[Candidate] = []
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -123,6 +133,28 @@ class ChunkScanner:
             os.close(fd)
         return candidates
 
+    def _scan_in_processes(
+        self, path: Path, regions: tuple[Region, ...], plans: Sequence[ChunkPlan]
+    ) -> list[Candidate]:
+        """Scan chunks in forked workers that inherit this scanner (engine, searches)."""
+        global _FORKED_SCANNER  # noqa: PLW0603  (set only around the fork; see _scan_forked)
+        _FORKED_SCANNER = self
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=self._jobs, mp_context=context) as pool:
+                results = pool.map(
+                    _scan_forked,
+                    itertools.repeat(str(path)),
+                    itertools.repeat(regions),
+                    plans,
+                    chunksize=1,
+                )
+                return [candidate for chunk in results for candidate in chunk]
+        except BrokenProcessPool as error:
+            raise DetectorError(f"a scan worker died: {error}") from None
+        finally:
+            _FORKED_SCANNER = None
+
     def _map_bounded(
         self, fd: int, memory: AddressSpace, plans: Sequence[ChunkPlan]
     ) -> Iterator[list[Candidate]]:
@@ -130,13 +162,13 @@ class ChunkScanner:
         with ThreadPoolExecutor(max_workers=self._jobs) as pool:
             pending: list[Future[list[Candidate]]] = []
             for plan in plans:
-                pending.append(pool.submit(self._scan_chunk, fd, memory, plan))
+                pending.append(pool.submit(self.scan_chunk, fd, memory, plan))
                 if len(pending) >= 2 * self._jobs:
                     yield pending.pop(0).result()
             for future in pending:
                 yield future.result()
 
-    def _scan_chunk(self, fd: int, memory: AddressSpace, plan: ChunkPlan) -> list[Candidate]:
+    def scan_chunk(self, fd: int, memory: AddressSpace, plan: ChunkPlan) -> list[Candidate]:
         length = plan.read_end - plan.read_start
         data = os.pread(fd, length, plan.read_start)
         if len(data) != length:
@@ -182,3 +214,20 @@ class ChunkScanner:
             read_end = min(owned_end + self._overlap, window_end)
             data = window.data[owned_start - window.start : read_end - window.start]
             yield from self.scan_window(Window(data, owned_start, owned_end))
+
+
+# The scanner a forked worker inherited from its parent: set in the parent only
+# while its process pool exists, so workers find the compiled rules and the
+# known-key searches without pickling them.
+_FORKED_SCANNER: ChunkScanner | None = None
+
+
+def _scan_forked(path: str, regions: tuple[Region, ...], plan: ChunkPlan) -> list[Candidate]:
+    scanner = _FORKED_SCANNER
+    if scanner is None:
+        raise DetectorError("scan worker started without its scanner")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return scanner.scan_chunk(fd, AddressSpace(fd, regions), plan)
+    finally:
+        os.close(fd)
