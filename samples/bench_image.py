@@ -18,6 +18,20 @@ key, offset, length, kind and fingerprint ("sha256:" + hex SHA-256 of the DER
 SubjectPublicKeyInfo, as in scanner/keys/fingerprint.py; null for encrypted keys).  It never
 holds key bytes.
 
+Raw numbers (issue 3: keys that exist only as numbers, found through known public keys) are
+planted too: one prime (p or q) of each of several fresh RSA-2048 keys and the scalar of each of
+several fresh P-256 keys, each stored in one layout (`RAW_LAYOUTS`): big-endian at an 8-aligned
+offset, little-endian at an 8-aligned or a 4-aligned (not 8-aligned) offset, as 32-bit words
+most significant first each little-endian, big-endian after an ASN.1 INTEGER header
+(02 81 81 00) at an odd offset, and a P-256 scalar after an ASN.1 OCTET STRING header (04 20)
+at an odd offset; some across a 16 MiB boundary (one with the boundary inside the header),
+some across a page edge.  planted.json lists them under "raw": the offset of the number's
+first byte, its layout, the header length before it, and the key's fingerprint; never the
+number.  The public halves go to `known/` beside the image as known-keys directories of SPKI
+PEM files (`KNOWN_SETS`): rsa-1 (the first planted RSA key), rsa-10 and rsa-100 (every planted
+RSA key, then fresh decoys), p256-10 (every planted P-256 key, then decoys).  They are reused
+with the image and rebuilt with it; no private key is ever written to disk.
+
 The image is written in batches of `BATCH_PAGES` pages, so memory stays small at any size.
 """
 
@@ -27,21 +41,25 @@ import argparse
 import enum
 import hashlib
 import json
+import multiprocessing
 import os
 import random
 import re
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-BUILDER_VERSION = 1
-MANIFEST_VERSION = 1
+BUILDER_VERSION = 2
+MANIFEST_VERSION = 2
 PAGE_SIZE = 4096
 CHUNK_SIZE = 16 * 1024 * 1024  # scanner.config.DEFAULT_CHUNK_SIZE
 MIN_SIZE = 4 * 1024 * 1024
@@ -50,6 +68,7 @@ MAX_RUN_PAGES = 64
 DEFAULT_SEED = 20240517
 IMAGE_NAME = "image.raw"
 MANIFEST_NAME = "planted.json"
+KNOWN_DIR = "known"  # beside the image: one known-keys directory per KNOWN_SETS entry
 KEY_MARGIN = 2 * PAGE_SIZE  # free space kept between two planted keys
 
 
@@ -85,6 +104,8 @@ class BuildParams:
             "page_size": PAGE_SIZE,
             "chunk_size": CHUNK_SIZE,
             "mix": {kind.value: share for kind, share in PAGE_MIX.items()},
+            "raw_numbers": len(RAW_SPECS),
+            "known_sets": {known.name: known.size for known in KNOWN_SETS},
         }
 
 
@@ -302,11 +323,18 @@ KEY_SPECS: tuple[KeySpec, ...] = (
 )
 
 
-def fingerprint(key: PrivateKeyTypes) -> str:
-    spki_der = key.public_key().public_bytes(
+def _spki(key: PrivateKeyTypes) -> bytes:
+    return key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return "sha256:" + hashlib.sha256(spki_der).hexdigest()
+
+
+def spki_fingerprint(spki: bytes) -> str:
+    return "sha256:" + hashlib.sha256(spki).hexdigest()
+
+
+def fingerprint(key: PrivateKeyTypes) -> str:
+    return spki_fingerprint(_spki(key))
 
 
 @dataclass(frozen=True)
@@ -329,6 +357,10 @@ class PlantedKey:
 class Plant:
     record: PlantedKey
     data: bytes = field(repr=False)
+
+    @property
+    def start(self) -> int:
+        return self.record.offset
 
     @property
     def end(self) -> int:
@@ -436,6 +468,349 @@ def make_plants(params: BuildParams, passphrase: bytes) -> list[Plant]:
     return sorted(plants, key=lambda plant: plant.record.offset)
 
 
+# ---------------------------------------------------------------- raw numbers (issue 3)
+
+
+@dataclass(frozen=True)
+class RawLayout:
+    """How one number is stored: its byte order, the ASN.1 header right before it (if any),
+    and where its first byte may sit (offset % modulus == residue).
+
+    encoding: as the rsa-factor / ec-scalar findings name it: "be", "le", or
+    "be32-words-le" (32-bit words, most significant word first, each word little-endian:
+    a big-number library's 32-bit limbs copied out in reverse limb order).
+    """
+
+    encoding: str
+    header: bytes
+    modulus: int
+    residue: int
+
+    def store(self, value: int, length: int) -> bytes:
+        """The header and `value` in `length` bytes, in this layout."""
+        big = value.to_bytes(length, "big")
+        if self.encoding == "le":
+            return self.header + big[::-1]
+        if self.encoding == "be32-words-le":
+            return self.header + b"".join(big[i : i + 4][::-1] for i in range(0, length, 4))
+        return self.header + big
+
+
+RAW_LAYOUTS: dict[str, RawLayout] = {
+    "be-align8": RawLayout("be", b"", 8, 0),
+    "le-align8": RawLayout("le", b"", 8, 0),
+    "le-align4": RawLayout("le", b"", 8, 4),  # 4-aligned, not 8-aligned
+    "be32-words-le-align4": RawLayout("be32-words-le", b"", 8, 4),
+    # INTEGER, long-form length 0x81 = 129: a zero byte (the prime's top bit is set, and
+    # DER integers are signed) and the 128-byte prime; the prime's first byte at an odd offset
+    "asn1-integer": RawLayout("be", bytes.fromhex("02818100"), 2, 1),
+    # SEC1 ECPrivateKey.privateKey: OCTET STRING of 32 bytes, the P-256 scalar
+    "asn1-octet-string": RawLayout("be", bytes.fromhex("0420"), 2, 1),
+}
+# key type -> (bytes of the number, detector that finds it)
+RAW_KEY_TYPES: dict[str, tuple[int, str]] = {
+    "rsa2048": (128, "rsa-factor"),
+    "p256": (32, "ec-scalar"),
+}
+
+
+@dataclass(frozen=True)
+class RawSpec:
+    """One raw number to plant: a component of a fresh key, its layout and placement.
+
+    split: for edge placements, the share of the stored bytes (header and number) before
+    the edge, moved to the nearest split that keeps the layout's alignment.
+    """
+
+    key_type: str
+    component: str  # "p" or "q" (RSA prime), "scalar" (EC private value)
+    layout: str
+    placement: str
+    split: float = 0.5
+
+    @property
+    def length(self) -> int:
+        return RAW_KEY_TYPES[self.key_type][0]
+
+    @property
+    def header_length(self) -> int:
+        return len(RAW_LAYOUTS[self.layout].header)
+
+    @property
+    def span_length(self) -> int:
+        return self.header_length + self.length
+
+
+# One key per spec.  The first RSA spec's key is the whole rsa-1 set.  Chunk-edge numbers get
+# 16 MiB boundaries not used by the structured keys (page edges when the image has too few).
+# The last RSA one has the boundary inside its ASN.1 header (the prime starts 1 byte after
+# it): a search that anchors on the header must still report the prime once.
+RAW_SPECS: tuple[RawSpec, ...] = (
+    RawSpec("rsa2048", "p", "be-align8", MID_PAGE),
+    RawSpec("rsa2048", "q", "le-align8", MID_PAGE),
+    RawSpec("rsa2048", "p", "le-align4", PAGE_EDGE, split=0.5),
+    RawSpec("rsa2048", "p", "be32-words-le-align4", MID_PAGE),
+    RawSpec("rsa2048", "p", "asn1-integer", MID_PAGE),
+    RawSpec("rsa2048", "q", "be-align8", CHUNK_EDGE, split=0.25),
+    RawSpec("rsa2048", "q", "le-align4", CHUNK_EDGE, split=0.75),
+    RawSpec("rsa2048", "p", "be32-words-le-align4", CHUNK_EDGE, split=0.5),
+    RawSpec("rsa2048", "q", "asn1-integer", CHUNK_EDGE, split=3 / 132),
+    RawSpec("p256", "scalar", "asn1-octet-string", MID_PAGE),
+    RawSpec("p256", "scalar", "asn1-octet-string", PAGE_EDGE, split=0.5),
+    RawSpec("p256", "scalar", "asn1-octet-string", CHUNK_EDGE, split=0.5),
+    RawSpec("p256", "scalar", "asn1-octet-string", CHUNK_EDGE, split=1 / 34),
+)
+
+
+@dataclass(frozen=True)
+class PlantedNumber:
+    """What planted.json records about one raw number: where, how and whose; never its value.
+
+    offset: the number's first byte (its ASN.1 header, if any, is the header_length bytes
+    before it).  crosses_*: whether the stored bytes (header and number) cross such an edge.
+    """
+
+    name: str
+    kind: str  # always "raw"
+    algorithm: str
+    component: str
+    layout: str
+    encoding: str
+    detector: str
+    offset: int
+    length: int
+    header_length: int
+    fingerprint: str
+    crosses_page_edge: bool
+    crosses_chunk_edge: bool
+
+
+@dataclass(frozen=True)
+class RawPlant:
+    record: PlantedNumber
+    data: bytes = field(repr=False)  # header and number
+
+    @property
+    def start(self) -> int:
+        return self.record.offset - self.record.header_length
+
+    @property
+    def end(self) -> int:
+        return self.record.offset + self.record.length
+
+
+def _aligned_split(spec: RawSpec, fraction: float) -> int:
+    """Stored bytes before an edge (a multiple of 8) so that the number keeps its layout's
+    alignment: the one nearest `fraction`, with at least one byte on each side."""
+    layout = RAW_LAYOUTS[spec.layout]
+    wanted = fraction * spec.span_length
+    valid = [
+        split
+        for split in range(1, spec.span_length)
+        if (spec.header_length - split) % layout.modulus == layout.residue
+    ]
+    return min(valid, key=lambda split: abs(split - wanted))
+
+
+def _mid_page_start(rng: random.Random, page: int, spec: RawSpec) -> int:
+    """A start (of header and number) inside one page with the number aligned."""
+    layout = RAW_LAYOUTS[spec.layout]
+    first = page * PAGE_SIZE + spec.header_length
+    aligned = first + (layout.residue - first) % layout.modulus
+    last = (page + 1) * PAGE_SIZE - spec.length
+    return (
+        aligned
+        + layout.modulus * rng.randrange((last - aligned) // layout.modulus + 1)
+        - (spec.header_length)
+    )
+
+
+def _crosses(start: int, end: int, edge: int) -> bool:
+    return start // edge != (end - 1) // edge
+
+
+def _free_raw_start(
+    rng: random.Random, size: int, spec: RawSpec, taken: Sequence[tuple[int, int]], *, edge: bool
+) -> int:
+    """A start crossing a 4 KiB edge (not a 16 MiB one), or inside one page."""
+    for _ in range(10_000):
+        page = rng.randrange(1, size // PAGE_SIZE - 1)
+        if edge:
+            start = page * PAGE_SIZE - _aligned_split(spec, spec.split)
+        else:
+            start = _mid_page_start(rng, page, spec)
+        end = start + spec.span_length
+        if not _crosses(start, end, CHUNK_SIZE) and not _overlaps(start, end, taken):
+            return start
+    raise ValueError(f"no room for a {spec.span_length}-byte number in a {size}-byte image")
+
+
+def _chunk_edge_start(spec: RawSpec, size: int, taken: Sequence[tuple[int, int]]) -> int | None:
+    """A start crossing a 16 MiB boundary clear of everything taken; None when none is."""
+    split = _aligned_split(spec, spec.split)
+    free = [
+        boundary
+        for boundary in range(CHUNK_SIZE, size, CHUNK_SIZE)
+        if not _overlaps(boundary - split, boundary - split + spec.span_length, taken)
+    ]
+    if not free:
+        return None
+    # the boundary farthest from everything planted so far spreads the numbers over the image
+    farthest = max(free, key=lambda boundary: min(abs(boundary - start) for start, _ in taken))
+    return farthest - split
+
+
+def place_numbers(
+    params: BuildParams, specs: Sequence[RawSpec], taken: Sequence[tuple[int, int]]
+) -> list[int]:
+    """Starts (of header and number) for every spec, clear of `taken` and of each other."""
+    rng = random.Random(params.seed ^ 0x726177)
+    spans = list(taken)
+    starts: list[int] = []
+    for spec in specs:
+        start = (
+            _chunk_edge_start(spec, params.size, spans) if spec.placement == CHUNK_EDGE else None
+        )
+        if start is None:
+            start = _free_raw_start(rng, params.size, spec, spans, edge=spec.placement != MID_PAGE)
+        spans.append((start, start + spec.span_length))
+        starts.append(start)
+    return starts
+
+
+def _component(key: PrivateKeyTypes, component: str) -> int:
+    if isinstance(key, rsa.RSAPrivateKey):
+        numbers = key.private_numbers()
+        return numbers.p if component == "p" else numbers.q
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.private_numbers().private_value
+    raise TypeError(f"no raw component {component} for {type(key).__name__}")
+
+
+def _raw_plant(index: int, spec: RawSpec, key: PrivateKeyTypes, start: int) -> RawPlant:
+    layout = RAW_LAYOUTS[spec.layout]
+    value = _component(key, spec.component)
+    if spec.layout == "asn1-integer" and value.bit_length() != 8 * spec.length:
+        raise ValueError("an RSA-2048 prime without its top bit set does not fit 02 81 81 00")
+    end = start + spec.span_length
+    record = PlantedNumber(
+        name=f"raw{index}-{spec.key_type}-{spec.component}-{spec.layout}",  # unique: one key each
+        kind="raw",
+        algorithm=_KEY_MAKERS[spec.key_type][0],
+        component=spec.component,
+        layout=spec.layout,
+        encoding=layout.encoding,
+        detector=RAW_KEY_TYPES[spec.key_type][1],
+        offset=start + spec.header_length,
+        length=spec.length,
+        header_length=spec.header_length,
+        fingerprint=fingerprint(key),
+        crosses_page_edge=_crosses(start, end, PAGE_SIZE),
+        crosses_chunk_edge=_crosses(start, end, CHUNK_SIZE),
+    )
+    return RawPlant(record, layout.store(value, spec.length))
+
+
+def make_raw_plants(
+    params: BuildParams, taken: Sequence[tuple[int, int]]
+) -> tuple[list[RawPlant], list[tuple[str, bytes]]]:
+    """Fresh keys, their planted numbers, and (key type, SPKI DER) of each key in spec order."""
+    keys = [_KEY_MAKERS[spec.key_type][1]() for spec in RAW_SPECS]
+    starts = place_numbers(params, RAW_SPECS, taken)
+    plants = [
+        _raw_plant(index, spec, key, start)
+        for index, (spec, key, start) in enumerate(zip(RAW_SPECS, keys, starts, strict=True))
+    ]
+    publics = [(spec.key_type, _spki(key)) for spec, key in zip(RAW_SPECS, keys, strict=True)]
+    return sorted(plants, key=lambda plant: plant.start), publics
+
+
+# ---------------------------------------------------------------- known-keys sets
+
+
+@dataclass(frozen=True)
+class KnownSet:
+    """A known-keys directory under known/: `size` public keys of one type, the planted
+    ones of that type first (as many as fit), then decoys that are in no image."""
+
+    name: str
+    key_type: str
+    size: int
+
+
+KNOWN_SETS: tuple[KnownSet, ...] = (
+    KnownSet("rsa-1", "rsa2048", 1),
+    KnownSet("rsa-10", "rsa2048", 10),
+    KnownSet("rsa-100", "rsa2048", 100),
+    KnownSet("p256-10", "p256", 10),
+)
+
+
+def _decoy_spki(key_type: str) -> bytes:
+    """A fresh key's SPKI DER (run in a worker: only the public half leaves it)."""
+    return _spki(_KEY_MAKERS[key_type][1]())
+
+
+def _decoys(key_type: str, count: int) -> list[bytes]:
+    """`count` decoy public keys, made on every core (RSA-2048 takes ~50 ms each)."""
+    if count <= 0:
+        return []
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=context) as pool:
+        return list(pool.map(_decoy_spki, [key_type] * count, chunksize=8))
+
+
+def known_set_members(planted: Sequence[tuple[str, bytes]]) -> dict[str, list[bytes]]:
+    """SPKI DER of every set's members: planted keys of its type first, then decoys, so the
+    sets of one type are nested (rsa-1 in rsa-10 in rsa-100)."""
+    members: dict[str, list[bytes]] = {}
+    for key_type in dict.fromkeys(known.key_type for known in KNOWN_SETS):
+        mine = list(dict.fromkeys(spki for kind, spki in planted if kind == key_type))
+        largest = max(known.size for known in KNOWN_SETS if known.key_type == key_type)
+        pool = mine + _decoys(key_type, largest - len(mine))
+        for known in KNOWN_SETS:
+            if known.key_type == key_type:
+                members[known.name] = pool[: known.size]
+    return members
+
+
+def write_known_sets(
+    out_dir: Path, members: dict[str, list[bytes]], seed: int
+) -> dict[str, list[str]]:
+    """known/<set>/key-NNN.pem (SPKI PEM) for every set, in a shuffled order (a search must
+    not depend on the planted keys coming first); returns each set's fingerprints in file order."""
+    rng = random.Random(seed ^ 0x6B6E6F776E)
+    known_root = out_dir / KNOWN_DIR
+    shutil.rmtree(known_root, ignore_errors=True)
+    recorded: dict[str, list[str]] = {}
+    for name, spkis in members.items():
+        directory = known_root / name
+        directory.mkdir(parents=True)
+        ordered = rng.sample(spkis, len(spkis))
+        for index, spki in enumerate(ordered):
+            (directory / f"key-{index:03d}.pem").write_bytes(_spki_pem(spki))
+        recorded[name] = [spki_fingerprint(spki) for spki in ordered]
+    return recorded
+
+
+def _spki_pem(spki: bytes) -> bytes:
+    return serialization.load_der_public_key(spki).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def known_set_fingerprints(directory: Path) -> list[str] | None:
+    """Fingerprints of the PEM files in a known-keys directory, in name order; None when it
+    is missing or holds anything else."""
+    try:
+        files = sorted(path for path in directory.iterdir() if not path.name.startswith("."))
+        keys = [serialization.load_pem_public_key(path.read_bytes()) for path in files]
+    except (OSError, ValueError, TypeError):
+        return None
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    return [spki_fingerprint(key.public_bytes(serialization.Encoding.DER, spki)) for key in keys]
+
+
 # ---------------------------------------------------------------- writing
 
 
@@ -468,19 +843,30 @@ def _page_bytes(kind: PageKind, text_rng: random.Random) -> bytes | None:
     return None
 
 
-def _overlay(batch: bytearray, batch_start: int, plants: Sequence[Plant]) -> None:
-    """Write the part of every key that falls in this batch over the background."""
+class Written(Protocol):
+    """Bytes written over the background at [start, end): a key, or a header and number."""
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
+
+
+def _overlay(batch: bytearray, batch_start: int, plants: Sequence[Written]) -> None:
+    """Write the part of every plant that falls in this batch over the background."""
     batch_end = batch_start + len(batch)
     for plant in plants:
-        start, end = max(plant.record.offset, batch_start), min(plant.end, batch_end)
+        start, end = max(plant.start, batch_start), min(plant.end, batch_end)
         if start < end:
             batch[start - batch_start : end - batch_start] = plant.data[
-                start - plant.record.offset : end - plant.record.offset
+                start - plant.start : end - plant.start
             ]
 
 
 def write_image(
-    path: Path, params: BuildParams, plants: Sequence[Plant], layout: Sequence[PageKind]
+    path: Path, params: BuildParams, plants: Sequence[Written], layout: Sequence[PageKind]
 ) -> None:
     text_rng = random.Random(params.seed + 1)
     pointer_rng = np.random.default_rng(params.seed + 2)
@@ -498,11 +884,14 @@ def write_image(
 
 @dataclass(frozen=True)
 class Manifest:
-    """planted.json: build parameters, page counts and planted keys (never key bytes)."""
+    """planted.json: build parameters, page counts, planted keys and raw numbers, and the
+    fingerprints in each known-keys set (never key bytes)."""
 
     params: dict[str, object]
     page_counts: dict[str, int]
     keys: tuple[PlantedKey, ...]
+    raw: tuple[PlantedNumber, ...] = ()
+    known_sets: dict[str, list[str]] = field(default_factory=dict)  # set name -> fingerprints
     image: str = IMAGE_NAME
 
     def to_json(self) -> dict[str, object]:
@@ -512,37 +901,65 @@ class Manifest:
             "params": self.params,
             "page_counts": self.page_counts,
             "keys": [asdict(key) for key in self.keys],
+            "raw": [asdict(number) for number in self.raw],
+            "known_dir": KNOWN_DIR,
+            "known_sets": self.known_sets,
         }
 
     @classmethod
     def from_json(cls, record: dict[str, object]) -> Manifest:
-        keys = record["keys"]
+        keys, raw = record["keys"], record.get("raw", [])
         params, counts = record["params"], record["page_counts"]
-        if not (isinstance(keys, list) and isinstance(params, dict) and isinstance(counts, dict)):
-            raise TypeError("planted.json: keys, params or page_counts of the wrong type")
+        known_sets = record.get("known_sets", {})
+        if not (
+            isinstance(keys, list)
+            and isinstance(raw, list)
+            and isinstance(params, dict)
+            and isinstance(counts, dict)
+            and isinstance(known_sets, dict)
+        ):
+            raise TypeError("planted.json: keys, raw, params, page_counts or known_sets mistyped")
         return cls(
             params=params,
             page_counts=counts,
             keys=tuple(PlantedKey(**key) for key in keys),
+            raw=tuple(PlantedNumber(**number) for number in raw),
+            known_sets={str(name): list(prints) for name, prints in known_sets.items()},
             image=str(record["image"]),
         )
 
+    def known_dir(self, out_dir: Path, set_name: str) -> Path:
+        return out_dir / KNOWN_DIR / set_name
+
+    def planted_in_set(self, set_name: str) -> list[PlantedNumber]:
+        """The raw numbers a scan with this known-keys set must find."""
+        members = set(self.known_sets[set_name])
+        return [number for number in self.raw if number.fingerprint in members]
+
 
 def build_image(out_dir: Path, params: BuildParams, passphrase: bytes | None = None) -> Manifest:
-    """Write image.raw and planted.json into `out_dir` (the image first, then the manifest,
-    so a manifest only exists beside a finished image).  `passphrase` encrypts the encrypted
-    key; by default a random one that is thrown away."""
+    """Write image.raw, known/ and planted.json into `out_dir` (the manifest last, so it only
+    exists beside a finished image and its known-keys sets).  `passphrase` encrypts the
+    encrypted key; by default a random one that is thrown away."""
     check_size(params.size)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path, image_path = out_dir / MANIFEST_NAME, out_dir / IMAGE_NAME
     manifest_path.unlink(missing_ok=True)
     layout = page_layout(params)
     plants = make_plants(params, passphrase if passphrase is not None else os.urandom(16))
+    raw_plants, raw_publics = make_raw_plants(params, [(p.start, p.end) for p in plants])
     partial = image_path.with_suffix(".partial")
-    write_image(partial, params, plants, layout)
+    write_image(partial, params, [*plants, *raw_plants], layout)
     partial.replace(image_path)
+    known_sets = write_known_sets(out_dir, known_set_members(raw_publics), params.seed)
     counts = {kind.value: count for kind, count in page_counts(len(layout)).items()}
-    manifest = Manifest(params.record(), counts, tuple(plant.record for plant in plants))
+    manifest = Manifest(
+        params.record(),
+        counts,
+        tuple(plant.record for plant in plants),
+        tuple(plant.record for plant in raw_plants),
+        known_sets,
+    )
     manifest_path.write_text(json.dumps(manifest.to_json(), indent=2) + "\n")
     return manifest
 
@@ -555,8 +972,17 @@ def load_manifest(out_dir: Path) -> Manifest | None:
         return None
 
 
+def known_sets_intact(out_dir: Path, manifest: Manifest) -> bool:
+    """Whether every known-keys directory holds exactly the keys planted.json lists."""
+    return bool(manifest.known_sets) and all(
+        known_set_fingerprints(manifest.known_dir(out_dir, name)) == fingerprints
+        for name, fingerprints in manifest.known_sets.items()
+    )
+
+
 def ensure_image(out_dir: Path, params: BuildParams) -> tuple[Manifest, bool]:
-    """Reuse the image in `out_dir` when its recorded parameters match; else build it.
+    """Reuse the image and its known-keys sets in `out_dir` when its recorded parameters
+    match and the sets are intact; else build both anew.
 
     Returns the manifest and whether the image was reused.
     """
@@ -567,6 +993,7 @@ def ensure_image(out_dir: Path, params: BuildParams) -> tuple[Manifest, bool]:
         and manifest.params == params.record()
         and image_path.is_file()
         and image_path.stat().st_size == params.size
+        and known_sets_intact(out_dir, manifest)
     ):
         return manifest, True
     return build_image(out_dir, params), False
@@ -605,7 +1032,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     manifest, reused = ensure_image(args.out, BuildParams(args.size, args.seed))
     state = "reused" if reused else "built"
-    print(f"{state} {args.out / manifest.image}: {len(manifest.keys)} keys, {manifest.page_counts}")
+    print(
+        f"{state} {args.out / manifest.image}: {len(manifest.keys)} keys, "
+        f"{len(manifest.raw)} raw numbers, {manifest.page_counts}; known-keys sets in "
+        f"{args.out / KNOWN_DIR}: {', '.join(manifest.known_sets)}"
+    )
     return 0
 
 

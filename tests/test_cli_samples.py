@@ -107,7 +107,8 @@ def test_severities_follow_known_keys_and_encryption(report: dict[str, Any]) -> 
 
 
 def test_key_in_a_process_dump_is_located(report: dict[str, Any]) -> None:
-    (first, *_) = found_in(report, "dumps/python-pem.core")
+    pem = [f for f in found_in(report, "dumps/python-pem.core") if f["detector"] == "pem"]
+    (first, *_) = pem
     assert first["format"] == "elf-core"
     assert first["address"] is not None
     assert first["module"] is None  # heap memory, not a mapped file

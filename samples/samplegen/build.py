@@ -17,17 +17,39 @@ from samplegen.containers import make_containers
 from samplegen.dumps import make_dumps
 from samplegen.errors import SampleError
 from samplegen.known_keys import KnownKeyEntry, write_known_keys
-from samplegen.manifest import KNOWN_KEYS, Artifact, ExpectedFinding, artifact, write_manifest
+from samplegen.manifest import (
+    KNOWN_KEYS,
+    KNOWN_KEYS_RAW,
+    Artifact,
+    ExpectedFinding,
+    KnownIdLookup,
+    artifact,
+    write_manifest,
+)
 from samplegen.planted import write_all
+from samplegen.raw_dumps import RAW_DUMPS, make_raw_dumps
 from samplegen.tools import require_tools
 
 # gcore first: it is the one most often missing, and its hint names the package (gdb).
-REQUIRED_TOOLS = ["gcore", "gdb", "openssl", "ssh-keygen", "gzip", "zstd", "xz", "lz4", "bzip2"]
+REQUIRED_TOOLS = [
+    "gcore", "gdb", "openssl", "ssh-keygen", "gzip", "zstd", "xz", "lz4", "bzip2", "java", "javac",
+]  # fmt: skip
 PTRACE_SCOPE = Path("/proc/sys/kernel/yama/ptrace_scope")
 PTRACE_DISABLED = "3"  # Yama: no process may ptrace, not even root (kernel docs, Yama LSM)
 GCORE_KID = "python-pem-rsa"
 # What a build writes at the top of the out dir; anything else there is someone else's.
-OWN_ENTRIES = frozenset({"dumps", "planted", "containers", KNOWN_KEYS, "keys", "manifest.json"})
+OWN_ENTRIES = frozenset(
+    {
+        "dumps",
+        "planted",
+        "containers",
+        KNOWN_KEYS,
+        RAW_DUMPS,
+        KNOWN_KEYS_RAW,
+        "keys",
+        "manifest.json",
+    }
+)
 ED25519_KID = "planted-ed25519"
 
 
@@ -76,6 +98,7 @@ def build_into(out_dir: Path, quick: bool) -> None:
     keys_dir.mkdir(mode=0o700)
     utf16_key = keys.generate("python-utf16", "EC-P256", keys_dir)
     dumps = make_dumps(out_dir, keys_dir, utf16_key)
+    raw_dumps = make_raw_dumps(out_dir, keys_dir)
     catalogue = build_catalogue(keys_dir, quick)
     planted = write_all(catalogue.files, out_dir)
     known = catalogue.known
@@ -87,25 +110,42 @@ def build_into(out_dir: Path, quick: bool) -> None:
     known_entries = write_known_keys(
         out_dir, known.spki_pem, known.certificate, jwks_keys, known.authorized_keys
     )
-    known_ids = {entry.fingerprint: entry.key_id for entry in known_entries}
+    known_id = known_id_lookup(known_entries)
+    raw_known_id = known_id_lookup(raw_dumps.known_entries)
+    containers = make_containers(out_dir, {made.path: made for made in dumps + planted})
+    artifacts = [artifact(made, known_id) for made in dumps + planted + containers]
+    artifacts += [artifact(made, raw_known_id) for made in raw_dumps.made]
+    artifacts.append(
+        known_keys_artifact(
+            KNOWN_KEYS, "public halves of sampled keys for --known-keys", known_entries
+        )
+    )
+    artifacts.append(
+        known_keys_artifact(
+            KNOWN_KEYS_RAW,
+            "public halves of the dumps-raw keys for --known-keys",
+            raw_dumps.known_entries,
+        )
+    )
+    write_manifest(out_dir, artifacts, quick)
+
+
+def known_id_lookup(entries: list[KnownKeyEntry]) -> KnownIdLookup:
+    """The id a known-keys dir gives a fingerprint (None for keys it does not hold)."""
+    known_ids = {entry.fingerprint: entry.key_id for entry in entries}
 
     def known_id(fingerprint: str | None) -> str | None:
         return known_ids.get(fingerprint) if fingerprint is not None else None
 
-    containers = make_containers(out_dir, {made.path: made for made in dumps + planted})
-    artifacts = [artifact(made, known_id) for made in dumps + planted + containers]
-    artifacts.append(known_keys_artifact(known_entries))
-    write_manifest(out_dir, artifacts, quick)
+    return known_id
 
 
-def known_keys_artifact(entries: list[KnownKeyEntry]) -> Artifact:
-    """The known-keys dir; its "findings" list the keys it defines (see README)."""
+def known_keys_artifact(path: str, description: str, entries: list[KnownKeyEntry]) -> Artifact:
+    """A known-keys dir; its "findings" list the keys it defines (see README)."""
     findings = tuple(
         ExpectedFinding(
             entry.display_path, None, entry.kind, entry.algorithm, entry.fingerprint, entry.key_id
         )
         for entry in entries
     )
-    return Artifact(
-        KNOWN_KEYS, KNOWN_KEYS, "public halves of sampled keys for --known-keys", findings
-    )
+    return Artifact(path, KNOWN_KEYS, description, findings)

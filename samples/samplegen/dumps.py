@@ -30,6 +30,7 @@ from samplegen.tools import run
 HOLDERS_DIR = Path(__file__).resolve().parents[1] / "holders"
 READY_TIMEOUT_SECONDS = 30.0
 SLEEP_STATE_TIMEOUT_SECONDS = 5.0
+STOP_TIMEOUT_SECONDS = 10.0
 ELF_MAGIC = b"\x7fELF"
 ET_CORE = 4
 ASCII_PRIVATE_KEY_HEADER = b"-----BEGIN PRIVATE KEY-----"
@@ -50,6 +51,7 @@ class Holder:
     description: str
     process: subprocess.Popen[bytes] = field(repr=False)
     prints_ready_line: bool
+    stderr_path: Path | None = None  # where its stderr goes, quoted when it dies early
 
 
 def start_python_holder(name: str, script: str, args: list[str], description: str) -> Holder:
@@ -65,26 +67,63 @@ def start_sleep_holder(name: str, description: str) -> Holder:
 
 def read_ready_line(holder: Holder) -> str:
     """The holder's first stdout line; it must start with READY."""
+    return read_until_line(holder, b"READY", first_line_only=True)
+
+
+def read_until_line(holder: Holder, prefix: bytes, first_line_only: bool = False) -> str:
+    """Read the holder's stdout up to a line starting with `prefix` and return that line.
+
+    With `first_line_only` the first line must be it; else earlier lines are
+    skipped (openssl prints its set-up lines before ACCEPT).  Lines are never put
+    in errors beyond 40 characters of a first line, which holders keep key-free.
+    """
     stream = holder.process.stdout
     assert stream is not None
     buffer = b""
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     with selectors.DefaultSelector() as selector:
         selector.register(stream, selectors.EVENT_READ)
-        while b"\n" not in buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise SampleError(f"{holder.name}: no ready line within {READY_TIMEOUT_SECONDS} s")
-            if not selector.select(remaining):
-                continue
-            chunk = os.read(stream.fileno(), 4096)
-            if not chunk:
-                raise SampleError(f"{holder.name}: exited ({holder.process.wait()}) before ready")
-            buffer += chunk
-    line = buffer.split(b"\n", 1)[0].decode(errors="replace")
-    if not line.startswith("READY"):
-        raise SampleError(f"{holder.name}: unexpected first line {line[:40]!r}")
-    return line
+        while True:
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                if line.startswith(prefix):
+                    return line.decode(errors="replace")
+                if first_line_only:
+                    shown = line.decode(errors="replace")[:40]
+                    raise SampleError(f"{holder.name}: unexpected first line {shown!r}")
+            buffer += read_chunk(holder, selector, deadline, prefix)
+
+
+def read_chunk(
+    holder: Holder, selector: selectors.BaseSelector, deadline: float, prefix: bytes
+) -> bytes:
+    """The next stdout bytes, or a one-line error once the holder exits or the deadline passes."""
+    stream = holder.process.stdout
+    assert stream is not None
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise SampleError(
+                f"{holder.name}: no {prefix.decode()} line within {READY_TIMEOUT_SECONDS} s"
+            )
+        if selector.select(remaining):
+            break
+    chunk = os.read(stream.fileno(), 4096)
+    if not chunk:
+        try:
+            status = f"exited ({holder.process.wait(timeout=STOP_TIMEOUT_SECONDS)})"
+        except subprocess.TimeoutExpired:
+            status = "closed its stdout"
+        raise SampleError(f"{holder.name}: {status} before ready{stderr_tail(holder)}")
+    return chunk
+
+
+def stderr_tail(holder: Holder) -> str:
+    """The last stderr line, as ": <line>", of a holder whose stderr goes to a file."""
+    if holder.stderr_path is None or not holder.stderr_path.is_file():
+        return ""
+    lines = holder.stderr_path.read_bytes().decode(errors="replace").strip().splitlines()
+    return f": {lines[-1][:200]}" if lines else ""
 
 
 def wait_until_sleeping(holder: Holder) -> None:
@@ -122,9 +161,10 @@ def gcore(holder: Holder, dumps_dir: Path) -> Path:
 def stop(holder: Holder) -> None:
     if holder.process.poll() is None:
         holder.process.kill()
-    holder.process.wait(timeout=10)
-    if holder.process.stdout is not None:
-        holder.process.stdout.close()
+    holder.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    for stream in (holder.process.stdin, holder.process.stdout):
+        if stream is not None:
+            stream.close()
 
 
 def check_elf_core(name: str, core: bytes) -> None:

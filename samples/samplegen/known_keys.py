@@ -5,6 +5,10 @@
     known-keys/jwks.json         JWKS: the gcore python-pem key and planted Ed25519 key, with kid
     known-keys/authorized_keys   OpenSSH line of planted/pem-openssh.bin's key, with a comment
 
+    known-keys-raw/   the same for the keys of dumps-raw/ (write_raw_known_keys):
+                      openssl-{rsa,ec}-cert.pem (certificates openssl req made),
+                      python-dropped-spki.pem (PEM SPKI), jwks.json (kid jvm-keyfactory)
+
 The id each key gets follows dumpguard's loaders (scanner/keys/known/): a JWK's
 kid, a certificate's RFC 4514 subject, an authorized_keys comment, and for a
 PEM public key "<path>#<1-based block index>", where <path> is the file path as
@@ -20,13 +24,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from samplegen import encodings as enc
 from samplegen.errors import SampleError
-from samplegen.keys import CERTIFICATE, PUBLIC, SampleKey
-from samplegen.manifest import KNOWN_KEYS
+from samplegen.keys import CERTIFICATE, PUBLIC, SampleKey, fingerprint
+from samplegen.manifest import KNOWN_KEYS, KNOWN_KEYS_RAW
 
 CERTIFICATE_COMMON_NAME = "dumpguard known ec-p384"
 AUTHORIZED_KEYS_COMMENT = "dumpguard-known-openssh-ed25519"
@@ -77,12 +82,18 @@ def authorized_keys_line(key: SampleKey) -> bytes:
     return openssh + b" " + AUTHORIZED_KEYS_COMMENT.encode("ascii") + b"\n"
 
 
-def entry(file_name: str, key_id: str, key: SampleKey, kind: str = PUBLIC) -> KnownKeyEntry:
+def entry(
+    file_name: str,
+    key_id: str,
+    key: SampleKey,
+    kind: str = PUBLIC,
+    known_dir_name: str = KNOWN_KEYS,
+) -> KnownKeyEntry:
     fact = key.fact(kind)
     assert fact.algorithm is not None
     assert fact.fingerprint is not None
     return KnownKeyEntry(
-        f"{KNOWN_KEYS}/{file_name}", key_id, kind, fact.algorithm, fact.fingerprint
+        f"{known_dir_name}/{file_name}", key_id, kind, fact.algorithm, fact.fingerprint
     )
 
 
@@ -108,4 +119,36 @@ def write_known_keys(
         entry("cert.pem", certificate.subject.rfc4514_string(), certificate_key, CERTIFICATE),
         *(entry("jwks.json", kid, key) for key, kid in jwks_keys),
         entry("authorized_keys", AUTHORIZED_KEYS_COMMENT, authorized_key),
+    ]
+
+
+RAW_SPKI_FILE = "python-dropped-spki.pem"
+RAW_JWKS_FILE = "jwks.json"
+
+
+def certificate_entry(file_name: str, key: SampleKey, known_dir: Path) -> KnownKeyEntry:
+    """The entry of a PEM certificate already in `known_dir`; it must certify `key`."""
+    certificate = x509.load_pem_x509_certificate((known_dir / file_name).read_bytes())
+    made = entry(file_name, certificate.subject.rfc4514_string(), key, CERTIFICATE, known_dir.name)
+    if fingerprint(certificate.public_key()) != made.fingerprint:
+        raise SampleError(f"{known_dir.name}/{file_name}: certifies another key than {key.name}")
+    return made
+
+
+def write_raw_known_keys(
+    out_dir: Path,
+    certificate_files: list[tuple[str, SampleKey]],
+    spki_key: SampleKey,
+    jwks_keys: list[tuple[SampleKey, str]],
+) -> list[KnownKeyEntry]:
+    """Complete known-keys-raw/ (the certificates are there already) and list its keys."""
+    known_dir = out_dir / KNOWN_KEYS_RAW
+    (known_dir / RAW_SPKI_FILE).write_bytes(spki_key.spki_pem())
+    jwks = {"keys": [jwk(key, kid) for key, kid in jwks_keys]}
+    (known_dir / RAW_JWKS_FILE).write_text(json.dumps(jwks, indent=2) + "\n", encoding="ascii")
+    spki_id = f"{KNOWN_KEYS_RAW}/{RAW_SPKI_FILE}#1"
+    return [
+        *(certificate_entry(name, key, known_dir) for name, key in certificate_files),
+        entry(RAW_SPKI_FILE, spki_id, spki_key, PUBLIC, KNOWN_KEYS_RAW),
+        *(entry(RAW_JWKS_FILE, kid, key, PUBLIC, KNOWN_KEYS_RAW) for key, kid in jwks_keys),
     ]

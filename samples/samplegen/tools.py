@@ -19,6 +19,8 @@ INSTALL_HINTS = {
     "xz": "install xz: apt-get install xz-utils",
     "lz4": "install lz4: apt-get install lz4",
     "bzip2": "install bzip2: apt-get install bzip2",
+    "java": "install a JDK 17: apt-get install openjdk-17-jdk-headless",
+    "javac": "install a JDK 17: apt-get install openjdk-17-jdk-headless",
 }
 
 

@@ -16,9 +16,11 @@ from types import ModuleType
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from scanner.keys.fingerprint import fingerprint_public_key
+from scanner.keys.known import load_known_keys
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
@@ -53,6 +55,28 @@ def _keys(manifest: dict[str, object]) -> list[dict[str, object]]:
     keys = manifest["keys"]
     assert isinstance(keys, list)
     return keys
+
+
+def _raw(manifest: dict[str, object]) -> list[dict[str, object]]:
+    numbers = manifest["raw"]
+    assert isinstance(numbers, list)
+    return numbers
+
+
+def _int(record: dict[str, object], name: str) -> int:
+    value = record[name]
+    assert isinstance(value, int)
+    return value
+
+
+def _stored_spans(manifest: dict[str, object]) -> list[tuple[int, int]]:
+    """(start, length) of everything written over the background: keys, headers and numbers."""
+    keys = [(_int(key, "offset"), _int(key, "length")) for key in _keys(manifest)]
+    numbers = [
+        (_int(n, "offset") - _int(n, "header_length"), _int(n, "header_length") + _int(n, "length"))
+        for n in _raw(manifest)
+    ]
+    return keys + numbers
 
 
 def _load_key(record: dict[str, object], data: bytes) -> PrivateKeyTypes:
@@ -116,6 +140,13 @@ def test_manifest_records_placement_never_key_bytes(built: tuple[Path, dict[str,
             "name", "format", "encoding", "kind", "algorithm", "offset", "length",
             "fingerprint", "crosses_page_edge", "crosses_chunk_edge",
         }  # fmt: skip
+    for number in _raw(built[1]):
+        assert set(number) == {
+            "name", "kind", "algorithm", "component", "layout", "encoding", "detector",
+            "offset", "length", "header_length", "fingerprint", "crosses_page_edge",
+            "crosses_chunk_edge",
+        }  # fmt: skip
+        assert number["kind"] == "raw"
 
 
 def _pages_under(spans: Iterable[tuple[int, int]]) -> set[int]:
@@ -165,9 +196,7 @@ def test_page_mix_is_the_documented_one(built: tuple[Path, dict[str, object]]) -
     assert expected["zero"] > page_total // 2
 
     layout = bench_image.page_layout(bench_image.BuildParams(size=32 * MiB, seed=7))
-    keyed_pages = _pages_under(
-        (int(str(key["offset"])), int(str(key["length"]))) for key in _keys(manifest)
-    )
+    keyed_pages = _pages_under(_stored_spans(manifest))
     seen: Counter[str] = Counter()
     for index, page in enumerate(bench_image.iter_pages(out_dir / "image.raw")):
         if index in keyed_pages:
@@ -189,7 +218,7 @@ def test_background_is_reproducible_and_images_are_reused_only_when_params_match
     fresh = {k.fingerprint for k in second.keys if k.fingerprint}
     assert {k.fingerprint for k in first.keys if k.fingerprint}.isdisjoint(fresh)
     layout = bench_image.page_layout(params)
-    keyed_pages = _pages_under((key.offset, key.length) for key in first.keys + second.keys)
+    keyed_pages = _pages_under(_stored_spans(first.to_json()) + _stored_spans(second.to_json()))
     pages_a = bench_image.iter_pages(tmp_path / "a/image.raw")
     pages_b = bench_image.iter_pages(tmp_path / "b/image.raw")
     for index, (page_a, page_b) in enumerate(zip(pages_a, pages_b, strict=True)):
@@ -198,6 +227,12 @@ def test_background_is_reproducible_and_images_are_reused_only_when_params_match
 
     _, reused = bench_image.ensure_image(tmp_path / "a", params)
     assert reused
+    # the known-keys sets belong to the image's keys: a damaged set means a new image
+    (tmp_path / "a/known/rsa-10/key-003.pem").unlink()
+    rebuilt, reused = bench_image.ensure_image(tmp_path / "a", params)
+    assert not reused
+    assert rebuilt.raw[0].fingerprint not in {number.fingerprint for number in first.raw}
+    assert bench_image.known_sets_intact(tmp_path / "a", rebuilt)
     _, reused = bench_image.ensure_image(tmp_path / "a", bench_image.BuildParams(4 * MiB, seed=12))
     assert not reused
     assert json.loads((tmp_path / "a/planted.json").read_text())["params"]["seed"] == 12
@@ -207,3 +242,169 @@ def test_sizes_that_are_not_whole_pages_are_refused() -> None:
     with pytest.raises(ValueError, match="multiple of 4096"):
         bench_image.check_size(4 * MiB + 1)
     assert bench_image.parse_size("256MiB") == 256 * MiB
+
+
+# ---------------------------------------------------------------- raw numbers (issue 3)
+
+# What each layout means, written out independently of the builder: the header before the
+# number, and the alignment of the number's first byte as (modulus, residue).
+LAYOUT_HEADERS = {"asn1-integer": bytes.fromhex("02818100"), "asn1-octet-string": b"\x04\x20"}
+LAYOUT_ALIGNMENT = {
+    "be-align8": (8, 0), "le-align8": (8, 0), "le-align4": (8, 4),
+    "be32-words-le-align4": (4, 0), "asn1-integer": (2, 1), "asn1-octet-string": (2, 1),
+}  # fmt: skip
+LAYOUT_ENCODING = {
+    "be-align8": "be", "le-align8": "le", "le-align4": "le",
+    "be32-words-le-align4": "be32-words-le", "asn1-integer": "be", "asn1-octet-string": "be",
+}  # fmt: skip
+
+
+def decode_number(stored: bytes, encoding: str) -> int:
+    if encoding == "le":
+        return int.from_bytes(stored, "little")
+    if encoding == "be32-words-le":  # 32-bit words, most significant first, each little-endian
+        words = [stored[i : i + 4] for i in range(0, len(stored), 4)]
+        return int.from_bytes(b"".join(word[::-1] for word in words), "big")
+    assert encoding == "be"
+    return int.from_bytes(stored, "big")
+
+
+def _known_public_keys(out_dir: Path) -> dict[str, PublicKeyTypes]:
+    """Every key in the known-keys sets by fingerprint, read from the PEM files."""
+    keys = [
+        serialization.load_pem_public_key(path.read_bytes())
+        for path in (out_dir / "known").glob("*/*.pem")
+    ]
+    return {fingerprint_public_key(key): key for key in keys}
+
+
+def _belongs_to(value: int, public_key: PublicKeyTypes) -> bool:
+    """Whether `value` is a prime factor of the RSA modulus or the scalar of the EC point."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        modulus = public_key.public_numbers().n
+        return 1 < value < modulus and modulus % value == 0 and value.bit_length() == 1024
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    derived = ec.derive_private_key(value, ec.SECP256R1()).public_key()
+    return derived.public_numbers() == public_key.public_numbers()
+
+
+def test_raw_numbers_sit_at_their_offsets_in_their_layout_and_belong_to_their_known_key(
+    built: tuple[Path, dict[str, object]],
+) -> None:
+    out_dir, manifest = built
+    image = (out_dir / "image.raw").read_bytes()
+    known = _known_public_keys(out_dir)
+    for number in _raw(manifest):
+        offset, length, layout = _int(number, "offset"), _int(number, "length"), number["layout"]
+        assert isinstance(layout, str)
+        header = LAYOUT_HEADERS.get(layout, b"")
+        assert number["header_length"] == len(header)
+        assert image[offset - len(header) : offset] == header, number["name"]
+        modulus, residue = LAYOUT_ALIGNMENT[layout]
+        assert offset % modulus == residue, number["name"]
+        assert number["encoding"] == LAYOUT_ENCODING[layout]
+        stored = image[offset : offset + length]
+        public_key = known[str(number["fingerprint"])]
+        # the verdict alone goes into the assertion: a failure must not print the number
+        belongs = _belongs_to(decode_number(stored, LAYOUT_ENCODING[layout]), public_key)
+        assert belongs, number["name"]
+        assert (number["algorithm"], number["detector"], length) in {
+            ("RSA", "rsa-factor", 128), ("EC", "ec-scalar", 32),
+        }  # fmt: skip
+        # a different encoding of the same bytes is not the number (the layout matters)
+        if number["encoding"] != "be":
+            read_as_be = _belongs_to(int.from_bytes(stored, "big"), public_key)
+            assert not read_as_be, number["name"]
+
+
+def test_raw_numbers_cover_every_layout_both_primes_and_cross_page_edges(
+    built: tuple[Path, dict[str, object]],
+) -> None:
+    numbers = _raw(built[1])
+    assert {number["layout"] for number in numbers} == set(LAYOUT_ALIGNMENT)
+    rsa_numbers = [number for number in numbers if number["algorithm"] == "RSA"]
+    assert {number["component"] for number in rsa_numbers} == {"p", "q"}
+    assert len({number["fingerprint"] for number in numbers}) == len(numbers)  # one key each
+    assert any(_int(n, "offset") % 8 == 4 for n in numbers if n["layout"] == "le-align4")
+    # the 32 MiB image's one 16 MiB boundary is a structured key's: the numbers meant for
+    # chunk edges cross page edges instead
+    assert sum(bool(number["crosses_page_edge"]) for number in numbers) >= 6
+    assert not any(number["crosses_chunk_edge"] for number in numbers)
+    spans = sorted((start, start + length) for start, length in _stored_spans(built[1]))
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
+
+
+def test_in_a_1gib_image_raw_numbers_cross_their_own_16mib_boundaries() -> None:
+    """Placement alone (no image written): the structured keys' lengths as zero bytes."""
+    params = bench_image.BuildParams(size=1024 * MiB)
+    blobs = [(spec, bytes(1700)) for spec in bench_image.KEY_SPECS]
+    taken = [(offset, offset + 1700) for _, offset in bench_image.place_keys(params, blobs)]
+    specs = bench_image.RAW_SPECS
+    starts = bench_image.place_numbers(params, specs, taken)
+    chunk = 16 * MiB
+    key_boundaries = {
+        end // chunk * chunk for start, end in taken if start // chunk != end // chunk
+    }
+    crossed: list[int] = []
+    for spec, start in zip(specs, starts, strict=True):
+        header = len(LAYOUT_HEADERS.get(spec.layout, b""))
+        number_offset, end = start + header, start + header + spec.length
+        modulus, residue = LAYOUT_ALIGNMENT[spec.layout]
+        assert number_offset % modulus == residue
+        if spec.placement == bench_image.CHUNK_EDGE:
+            boundary = (end - 1) // chunk * chunk
+            assert start < boundary < end, spec
+            crossed.append(boundary)
+    assert len(crossed) >= 6
+    assert len(set(crossed)) == len(crossed)
+    assert key_boundaries.isdisjoint(crossed)
+    # one RSA prime and one P-256 scalar start just after the boundary, their header before it
+    after = [
+        spec.key_type
+        for spec, start in zip(specs, starts, strict=True)
+        if spec.placement == bench_image.CHUNK_EDGE
+        and (start + len(LAYOUT_HEADERS.get(spec.layout, b""))) % chunk < 4
+    ]
+    assert sorted(after) == ["p256", "rsa2048"]
+
+
+def _set_fingerprints(out_dir: Path, name: str) -> list[str]:
+    directory = out_dir / "known" / name
+    texts = [path.read_text() for path in sorted(directory.iterdir())]
+    assert all(text.startswith("-----BEGIN PUBLIC KEY-----") for text in texts)
+    assert not any("PRIVATE" in text for text in texts)
+    return [
+        fingerprint_public_key(serialization.load_pem_public_key(text.encode())) for text in texts
+    ]
+
+
+def test_known_sets_hold_the_planted_public_keys_and_decoys(
+    built: tuple[Path, dict[str, object]],
+) -> None:
+    out_dir, manifest = built
+    raw = _raw(manifest)
+    planted_rsa = {n["fingerprint"] for n in raw if n["algorithm"] == "RSA"}
+    planted_ec = {n["fingerprint"] for n in raw if n["algorithm"] == "EC"}
+    sets = {name: _set_fingerprints(out_dir, name) for name in ("rsa-1", "rsa-10", "rsa-100")}
+    sets["p256-10"] = _set_fingerprints(out_dir, "p256-10")
+    assert {name: len(prints) for name, prints in sets.items()} == {
+        "rsa-1": 1, "rsa-10": 10, "rsa-100": 100, "p256-10": 10,
+    }  # fmt: skip
+    assert all(len(set(prints)) == len(prints) for prints in sets.values())
+    assert sets["rsa-1"] == [_first_rsa(raw)["fingerprint"]]
+    assert planted_rsa <= set(sets["rsa-10"]) <= set(sets["rsa-100"])
+    assert planted_ec <= set(sets["p256-10"])
+    assert len(set(sets["rsa-100"]) - planted_rsa) == 100 - len(planted_rsa)  # decoys
+    assert manifest["known_sets"] == sets
+    structured = {key["fingerprint"] for key in _keys(manifest)}
+    assert structured.isdisjoint(itertools.chain(*sets.values()))
+    # dumpguard's own loader reads each set as --known-keys would
+    assert len(load_known_keys([out_dir / "known" / "rsa-100"])) == 100
+    rsa_sizes = {key.key_size for key in _known_public_keys(out_dir).values()
+                 if isinstance(key, rsa.RSAPublicKey)}  # fmt: skip
+    assert rsa_sizes == {2048}
+
+
+def _first_rsa(raw: list[dict[str, object]]) -> dict[str, object]:
+    """The rsa-1 key: the first RSA spec's, raw0 (planted.json lists numbers by offset)."""
+    return next(number for number in raw if str(number["name"]).startswith("raw0-"))

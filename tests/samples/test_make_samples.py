@@ -30,8 +30,8 @@ import pytest
 import zstandard
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from elftools.elf.elffile import ELFFile
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +40,9 @@ MAKE_SAMPLES = SAMPLES / "make_samples.py"
 PASSPHRASE = b"x"
 FINDING_FIELDS = {"display_path", "offset", "kind", "algorithm", "fingerprint", "known_key_id"}
 FINDING_KINDS = {"private-key", "encrypted-private-key", "public-key", "certificate"}
-ARTIFACT_KINDS = {"gcore", "planted", "container", "known-keys"}
+ARTIFACT_KINDS = {"gcore", "gcore-raw", "planted", "container", "known-keys"}
+ARTIFACT_FIELDS = {"path", "kind", "description", "findings"}
+RAW_ARTIFACT_FIELDS = ARTIFACT_FIELDS | {"pem_copy_present", "raw_layouts"}
 FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
 UTF16_BEGIN = "-----BEGIN".encode("utf-16-le")
 OPENSSH_MAGIC = b"openssh-key-v1\x00"
@@ -58,6 +60,16 @@ PLANTED = [
     "pem-openssh", "pem-openssh-encrypted", "openssh-raw-blob", "openssh-base64-blob",
     "cert-pem", "cert-der", "public-key-pem", "rodata-false-positive",
 ]  # fmt: skip
+# dumps-raw/<name>.core -> the private key file under keys/ (None: the clean control).
+RAW_DUMPS = {
+    "openssl-s-server-rsa": "openssl-s-server-rsa.pem",
+    "openssl-s-server-ec": "openssl-s-server-ec.pem",
+    "python-dropped-pem": "python-dropped.pem",
+    "jvm-keyfactory": "jvm-keyfactory.pem",
+    "openssl-s-client-clean": None,
+}
+RAW_COMPONENTS = {"p", "q", "d", "ec-scalar"}
+RAW_LAYOUTS = {"be", "le", "be32-words-le"}
 CONTAINERS = [
     "python-pem.core.gz", "python-pem.core.zst", "bundle.tar.gz", "bundle.zip",
     "pem-pkcs8-ec-p384.bin.lz4", "der-pkcs1-rsa.bin.bz2",
@@ -66,7 +78,8 @@ EXPECTED_PATHS = (
     {f"dumps/{name}.core" for name in DUMPS}
     | {f"planted/{name}.bin" for name in PLANTED}
     | {f"containers/{name}" for name in CONTAINERS}
-    | {"known-keys"}
+    | {f"dumps-raw/{name}.core" for name in RAW_DUMPS}
+    | {"known-keys", "known-keys-raw"}
 )
 
 
@@ -99,19 +112,21 @@ def test_manifest_lists_exactly_the_expected_artifacts(manifest: dict[str, Any])
     assert set(paths) == EXPECTED_PATHS
     assert manifest["schema_version"] == 1
     assert manifest["known_keys_dir"] == "known-keys"
+    assert manifest["known_keys_raw_dir"] == "known-keys-raw"
 
 
 @pytest.mark.slow
 def test_every_finding_follows_the_schema(manifest: dict[str, Any]) -> None:
     for artifact in manifest["artifacts"]:
         assert artifact["kind"] in ARTIFACT_KINDS
-        assert set(artifact) == {"path", "kind", "description", "findings"}
+        raw = artifact["kind"] == "gcore-raw"
+        assert set(artifact) == (RAW_ARTIFACT_FIELDS if raw else ARTIFACT_FIELDS)
         for finding in artifact["findings"]:
             assert set(finding) == FINDING_FIELDS, artifact["path"]
             assert finding["kind"] in FINDING_KINDS
             assert finding["display_path"].split("!")[0] == artifact["path"] or (
                 artifact["kind"] == "known-keys"
-                and finding["display_path"].startswith("known-keys/")
+                and finding["display_path"].startswith(artifact["path"] + "/")
             )
             if finding["fingerprint"] is None:
                 assert finding["kind"] == "encrypted-private-key"
@@ -125,7 +140,7 @@ def test_offsets_are_given_for_planted_keys_and_null_in_dumps(manifest: dict[str
     for artifact in artifacts_of(manifest, "planted"):
         assert all(isinstance(finding["offset"], int) for finding in artifact["findings"])
         assert all(finding["offset"] % 2 == 1 for finding in artifact["findings"])
-    for artifact in artifacts_of(manifest, "gcore"):
+    for artifact in artifacts_of(manifest, "gcore") + artifacts_of(manifest, "gcore-raw"):
         assert all(finding["offset"] is None for finding in artifact["findings"])
 
 
@@ -547,9 +562,264 @@ def test_known_key_ids_name_the_right_keys(manifest: dict[str, Any]) -> None:
         "planted/pem-openssh.bin": "dumpguard-known-openssh-ed25519",
     }
     for artifact in manifest["artifacts"]:
+        if artifact["kind"] == "gcore-raw" or artifact["path"] == "known-keys-raw":
+            continue  # their ids come from known-keys-raw (test_raw_known_key_ids_...)
         for finding in artifact["findings"]:
             if finding["known_key_id"] is not None:
                 assert known[finding["known_key_id"]] == finding["fingerprint"]
+
+
+# --- raw-number dumps (dumps-raw/) -----------------------------------------------------------
+# Key bytes are compared in-test only: every comparison is computed into a bool first, so a
+# failing assert shows True/False and the message, never the bytes pytest would otherwise repr.
+
+
+def raw_key(samples_out: Path, name: str) -> PrivateKeyTypes:
+    key_file = RAW_DUMPS[name]
+    assert key_file is not None
+    return serialization.load_pem_private_key(
+        (samples_out / "keys" / key_file).read_bytes(), password=None
+    )
+
+
+def private_components(private_key: PrivateKeyTypes) -> dict[str, int]:
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        numbers = private_key.private_numbers()
+        return {"p": numbers.p, "q": numbers.q, "d": numbers.d}
+    assert isinstance(private_key, ec.EllipticCurvePrivateKey)
+    return {"ec-scalar": private_key.private_numbers().private_value}
+
+
+def in_layout(value: int, layout: str) -> bytes:
+    """The number as the layout stores it, without leading zero bytes (zero words for words)."""
+    byte_count = (value.bit_length() + 7) // 8
+    if layout == "be":
+        return value.to_bytes(byte_count, "big")
+    if layout == "le":
+        return value.to_bytes(byte_count, "little")
+    assert layout == "be32-words-le"
+    word_count = (value.bit_length() + 31) // 32
+    words = [(value >> (32 * index)) & 0xFFFFFFFF for index in reversed(range(word_count))]
+    return b"".join(word.to_bytes(4, "little") for word in words)
+
+
+def raw_core(samples_out: Path, name: str) -> bytes:
+    return (samples_out / f"dumps-raw/{name}.core").read_bytes()
+
+
+@pytest.mark.parametrize("name", RAW_DUMPS)
+@pytest.mark.slow
+def test_raw_dumps_are_elf_cores(samples_out: Path, name: str) -> None:
+    with (samples_out / f"dumps-raw/{name}.core").open("rb") as stream:
+        elf = ELFFile(stream)
+        assert elf.header["e_type"] == "ET_CORE"
+        segment_types = {segment["p_type"] for segment in elf.iter_segments()}
+    assert {"PT_NOTE", "PT_LOAD"} <= segment_types
+
+
+@pytest.mark.slow
+def test_raw_layout_entries_follow_the_schema(manifest: dict[str, Any]) -> None:
+    for artifact in artifacts_of(manifest, "gcore-raw"):
+        assert isinstance(artifact["pem_copy_present"], bool)
+        for entry in artifact["raw_layouts"]:
+            assert set(entry) == {"component", "layout", "offset"}
+            assert entry["component"] in RAW_COMPONENTS
+            assert entry["layout"] in RAW_LAYOUTS
+            assert isinstance(entry["offset"], int)
+            assert entry["offset"] >= 0
+
+
+@pytest.mark.parametrize("name", [name for name, key_file in RAW_DUMPS.items() if key_file])
+@pytest.mark.slow
+def test_raw_layouts_hold_the_keys_numbers_at_their_offsets(
+    samples_out: Path, manifest: dict[str, Any], name: str
+) -> None:
+    artifact = artifact_at(manifest, f"dumps-raw/{name}.core")
+    core = raw_core(samples_out, name)
+    components = private_components(raw_key(samples_out, name))
+    assert artifact["raw_layouts"], name
+    for entry in artifact["raw_layouts"]:
+        number = in_layout(components[entry["component"]], entry["layout"])
+        start = entry["offset"]
+        number_is_there = core[start : start + len(number)] == number
+        assert number_is_there, f"{name}: {entry['component']} {entry['layout']} not at {start}"
+
+
+@pytest.mark.parametrize("name", [name for name, key_file in RAW_DUMPS.items() if key_file])
+@pytest.mark.slow
+def test_raw_layouts_list_every_copy(
+    samples_out: Path, manifest: dict[str, Any], name: str
+) -> None:
+    """The manifest hides no copy: each (component, layout) is listed where the core has it."""
+    core = raw_core(samples_out, name)
+    recorded = {
+        (entry["component"], entry["layout"])
+        for entry in artifact_at(manifest, f"dumps-raw/{name}.core")["raw_layouts"]
+    }
+    for component, value in private_components(raw_key(samples_out, name)).items():
+        for layout in RAW_LAYOUTS:
+            in_core = in_layout(value, layout) in core
+            assert in_core == ((component, layout) in recorded), f"{name}: {component} {layout}"
+
+
+# What the raw-number search must find in each process (issue: keys only as raw numbers).
+EXPECTED_RAW_LAYOUTS = {
+    "openssl-s-server-rsa": {("p", "le"), ("q", "le")},
+    "openssl-s-server-ec": {("ec-scalar", "le")},
+    "python-dropped-pem": {("p", "le"), ("q", "le")},
+    "jvm-keyfactory": {("p", "be32-words-le"), ("q", "be32-words-le")},
+}
+
+
+@pytest.mark.parametrize("name", EXPECTED_RAW_LAYOUTS)
+@pytest.mark.slow
+def test_each_process_keeps_its_key_in_its_native_layout(
+    manifest: dict[str, Any], name: str
+) -> None:
+    """OpenSSL BIGNUMs are little-endian 64-bit limbs; a JVM BigInteger is int[] words."""
+    recorded = {
+        (entry["component"], entry["layout"])
+        for entry in artifact_at(manifest, f"dumps-raw/{name}.core")["raw_layouts"]
+    }
+    assert EXPECTED_RAW_LAYOUTS[name] <= recorded
+
+
+@pytest.mark.parametrize("name", [name for name, key_file in RAW_DUMPS.items() if key_file])
+@pytest.mark.slow
+def test_raw_dumps_hold_no_der_or_pem_of_their_key(
+    samples_out: Path, manifest: dict[str, Any], name: str
+) -> None:
+    private_key = raw_key(samples_out, name)
+    core = raw_core(samples_out, name)
+    der_forms = {
+        "PKCS#8": serialization.PrivateFormat.PKCS8,
+        "PKCS#1/SEC1": serialization.PrivateFormat.TraditionalOpenSSL,
+    }
+    for form, private_format in der_forms.items():
+        der = private_key.private_bytes(
+            serialization.Encoding.DER, private_format, serialization.NoEncryption()
+        )
+        der_in_core = der in core
+        assert not der_in_core, f"{name}: a {form} DER copy of the key is in the core"
+    key_pem = (samples_out / "keys" / str(RAW_DUMPS[name])).read_bytes()
+    artifact = artifact_at(manifest, f"dumps-raw/{name}.core")
+    pem_in_core = key_pem in core
+    assert pem_in_core == artifact["pem_copy_present"]
+    if not name.startswith("openssl-s-server"):  # only s_server reads a PEM through stdio
+        body_lines = [line for line in key_pem.splitlines() if not line.startswith(b"-----")]
+        body_line_in_core = any(line in core for line in body_lines)
+        assert not body_line_in_core, f"{name}: a PEM body line of the key is in the core"
+
+
+@pytest.mark.slow
+def test_raw_findings_name_each_dumps_key(samples_out: Path, manifest: dict[str, Any]) -> None:
+    for name, key_file in RAW_DUMPS.items():
+        findings = artifact_at(manifest, f"dumps-raw/{name}.core")["findings"]
+        if key_file is None:
+            assert findings == []
+            continue
+        (finding,) = findings
+        public_key = raw_key(samples_out, name).public_key()
+        assert finding["kind"] == "private-key"
+        assert finding["algorithm"] == ("EC" if name.endswith("-ec") else "RSA")
+        assert finding["fingerprint"] == spki_fingerprint(public_key)
+
+
+@pytest.mark.slow
+def test_clean_raw_control_holds_the_servers_public_key_only(
+    samples_out: Path, manifest: dict[str, Any]
+) -> None:
+    """s_client talked to the RSA s_server: its public key is there, none of its numbers."""
+    artifact = artifact_at(manifest, "dumps-raw/openssl-s-client-clean.core")
+    assert (artifact["findings"], artifact["raw_layouts"]) == ([], [])
+    core = raw_core(samples_out, "openssl-s-client-clean")
+    server_key = raw_key(samples_out, "openssl-s-server-rsa")
+    spki = server_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    spki_in_core = spki in core
+    assert spki_in_core
+    for component, value in private_components(server_key).items():
+        for layout in RAW_LAYOUTS:
+            number_in_core = in_layout(value, layout) in core
+            assert not number_in_core, f"{component} {layout} of the server key is in the client"
+
+
+@pytest.mark.slow
+def test_raw_known_keys_hold_the_public_halves(samples_out: Path, manifest: dict[str, Any]) -> None:
+    known = samples_out / "known-keys-raw"
+    certificates = {
+        name: x509.load_pem_x509_certificate((known / f"openssl-{name}-cert.pem").read_bytes())
+        for name in ("rsa", "ec")
+    }
+    loaded: dict[str, tuple[str, PublicKeyTypes]] = {
+        "known-keys-raw/openssl-rsa-cert.pem": (
+            "CN=dumpguard raw s_server rsa",
+            certificates["rsa"].public_key(),
+        ),
+        "known-keys-raw/openssl-ec-cert.pem": (
+            "CN=dumpguard raw s_server ec",
+            certificates["ec"].public_key(),
+        ),
+        "known-keys-raw/python-dropped-spki.pem": (
+            "known-keys-raw/python-dropped-spki.pem#1",
+            serialization.load_pem_public_key((known / "python-dropped-spki.pem").read_bytes()),
+        ),
+        "known-keys-raw/jwks.json": ("jvm-keyfactory", jwks_public_keys(known / "jwks.json")[0]),
+    }
+    entries = artifact_at(manifest, "known-keys-raw")["findings"]
+    assert sorted(path.name for path in known.iterdir()) == sorted(
+        Path(path).name for path in loaded
+    )
+    assert {
+        entry["display_path"]: (entry["known_key_id"], entry["fingerprint"]) for entry in entries
+    } == {
+        path: (key_id, spki_fingerprint(public_key))
+        for path, (key_id, public_key) in loaded.items()
+    }
+    assert [key["kid"] for key in json.loads((known / "jwks.json").read_text())["keys"]] == [
+        "jvm-keyfactory"
+    ]
+
+
+@pytest.mark.slow
+def test_raw_known_key_ids_name_the_dumps_keys(manifest: dict[str, Any]) -> None:
+    known = {
+        entry["known_key_id"]: entry["fingerprint"]
+        for entry in artifact_at(manifest, "known-keys-raw")["findings"]
+    }
+    marked = {
+        finding["display_path"]: finding["known_key_id"]
+        for artifact in artifacts_of(manifest, "gcore-raw")
+        for finding in artifact["findings"]
+    }
+    assert marked == {
+        "dumps-raw/openssl-s-server-rsa.core": "CN=dumpguard raw s_server rsa",
+        "dumps-raw/openssl-s-server-ec.core": "CN=dumpguard raw s_server ec",
+        "dumps-raw/python-dropped-pem.core": "known-keys-raw/python-dropped-spki.pem#1",
+        "dumps-raw/jvm-keyfactory.core": "jvm-keyfactory",
+    }
+    for artifact in artifacts_of(manifest, "gcore-raw"):
+        for finding in artifact["findings"]:
+            assert known[finding["known_key_id"]] == finding["fingerprint"]
+
+
+@pytest.mark.slow
+def test_build_leaves_no_build_area_or_der_behind(samples_out: Path) -> None:
+    """javac's classes and the DER the JVM read live in a build area the build deletes."""
+    top_level = {path.name for path in samples_out.iterdir()}
+    assert top_level == {
+        "dumps", "dumps-raw", "planted", "containers", "known-keys", "known-keys-raw", "keys",
+        "manifest.json",
+    }  # fmt: skip
+    assert not [path.name for path in (samples_out / "keys").iterdir() if path.suffix == ".der"]
+
+
+@pytest.mark.slow
+def test_jvm_core_stays_small(samples_out: Path) -> None:
+    """gcore writes a JVM's reservations too: without the holder's flags the core is ~1 GB."""
+    size = (samples_out / "dumps-raw/jvm-keyfactory.core").stat().st_size
+    assert size < 160 * 1024 * 1024
 
 
 # --- the script ----------------------------------------------------------------------------
