@@ -34,21 +34,18 @@ from scanner.detectors.base import Candidate, Window
 from scanner.formats.base import Region
 from scanner.keys.base import KnownKey
 
-# The default bound on brute-force tests (EC scalars, Ed25519 seeds) per window
-# outside the structures that normally hold them; --deep lifts it.
-DEFAULT_WIDE_BUDGET = 0
-
 
 @dataclass(frozen=True)
 class SearchConfig:
     """Options of the component searches (from ScanConfig).
 
     deep: also run the bounded brute-force passes (every aligned window tried as
-    an EC scalar or a seed), up to `wide_budget` tests per chunk.
+    an EC scalar or a seed), up to `wide_budget` tests per chunk.  A P-256 test
+    costs ~35 us, so the default bounds one 16 MiB chunk to a few seconds.
     """
 
     deep: bool = False
-    wide_budget: int = 1_000_000
+    wide_budget: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -76,6 +73,21 @@ class AddressSpace:
         )
         self._regions = mapped
         self._starts = [r.address or 0 for r in mapped]
+        self._by_file = sorted(mapped, key=lambda r: r.file_offset)
+        self._file_starts = [r.file_offset for r in self._by_file]
+
+    @property
+    def regions(self) -> tuple[Region, ...]:
+        """The regions that have addresses, in address order."""
+        return tuple(self._regions)
+
+    def address_of(self, file_offset: int) -> int | None:
+        """The virtual address of a file offset, None outside every addressed region."""
+        index = bisect.bisect_right(self._file_starts, file_offset) - 1
+        if index < 0 or file_offset >= self._by_file[index].file_end:
+            return None
+        region = self._by_file[index]
+        return (region.address or 0) + (file_offset - region.file_offset)
 
     def region_at(self, address: int) -> Region | None:
         index = self._index_at(address)
