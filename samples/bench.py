@@ -707,7 +707,7 @@ def known_keys_record(
                 "known_keys_dir": tool.argv[-1] if tool.known_set else None,
                 "vs_cat": round(cat_best / tool.best_seconds, 4),
                 "cores_used": round(tool.cores_used, 2),
-                "peak_tree_pss_mib": tool.peak_tree_pss_mib,
+                "peak_tree_pss_mib": round(tool.peak_tree_pss_mib or 0.0, 1),
                 "keys": key_check_record(checks[tool.label], setup),
             }
             for tool in runs

@@ -15,10 +15,17 @@ from collections.abc import Callable
 
 from scanner.errors import KeyProofError
 from scanner.keys.base import Key, Payload, PayloadKind
+from scanner.keys.ec_scalar import prove_ec_scalar
+from scanner.keys.ecx_seed import prove_ecx_seed
+from scanner.keys.rsa_factor import prove_rsa_factor
 
 Prover = Callable[[Payload], Key]
 
-PROVERS: dict[PayloadKind, Prover] = {}
+PROVERS: dict[PayloadKind, Prover] = {
+    PayloadKind.EC_SCALAR: prove_ec_scalar,
+    PayloadKind.ECX_SEED: prove_ecx_seed,
+    PayloadKind.RSA_FACTOR: prove_rsa_factor,
+}
 
 
 def prove_recovered(payload: Payload) -> Key:

@@ -12,9 +12,12 @@ from scanner.detectors.components.base import (
     KnownPublicKey,
     SearchConfig,
 )
+from scanner.detectors.components.ec_scalar import EcScalarSearch
+from scanner.detectors.components.ecx_seed import EcxSeedSearch
+from scanner.detectors.components.rsa_factor import RsaFactorSearch
 from scanner.keys.known import KnownKeyIndex
 
-SEARCHES: tuple[type[ComponentSearch], ...] = ()
+SEARCHES: tuple[type[ComponentSearch], ...] = (EcScalarSearch, EcxSeedSearch, RsaFactorSearch)
 
 
 def known_public_keys(index: KnownKeyIndex) -> list[KnownPublicKey]:
