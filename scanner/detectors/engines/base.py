@@ -13,6 +13,7 @@ in smaller pieces, so a flood of decoy matches cannot hide a real key.
 from __future__ import annotations
 
 import abc
+import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,15 +49,16 @@ class Engine(abc.ABC):
     """
 
     name: ClassVar[EngineName]
+    module: ClassVar[str]  # the Python package the engine needs
 
     def __init__(self, rules: Any, rule_parsers: Mapping[str, str]) -> None:
         self._rules = rules
         self._rule_parsers = dict(rule_parsers)
 
     @classmethod
-    @abc.abstractmethod
     def available(cls) -> bool:
-        """Whether the engine's Python package can be imported."""
+        """Whether the engine's Python package is installed (checked, never imported here)."""
+        return importlib.util.find_spec(cls.module) is not None
 
     @classmethod
     @abc.abstractmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,10 +19,7 @@ from scanner.errors import ConfigError
 
 class YaraPythonEngine(Engine):
     name = EngineName.YARA_PYTHON
-
-    @classmethod
-    def available(cls) -> bool:
-        return importlib.util.find_spec("yara") is not None
+    module = "yara"
 
     @classmethod
     def compile(cls, rule_files: Sequence[Path]) -> YaraPythonEngine:
