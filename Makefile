@@ -31,7 +31,7 @@ samples: install system-deps
 # Scans the samples; they plant keys, so dumpguard must exit 1 (findings) here.
 scan: samples
 	@set +e; $(VENV)/bin/dumpguard scan $(SAMPLES)/dumps $(SAMPLES)/planted $(SAMPLES)/containers \
-	  --known-keys $(SAMPLES)/known-keys; \
+	  $(SAMPLES)/dumps-raw --known-keys $(SAMPLES)/known-keys --known-keys $(SAMPLES)/known-keys-raw; \
 	status=$$?; echo "dumpguard exit code: $$status (1 = findings at or above --fail-on high)"; \
 	test $$status -eq 1
 
