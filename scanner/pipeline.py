@@ -16,7 +16,7 @@ from typing import BinaryIO
 from scanner.config import ScanConfig
 from scanner.detectors import PARSERS
 from scanner.detectors.base import Candidate
-from scanner.detectors.components import SearchConfig, build_searches
+from scanner.detectors.components.base import ComponentSearch, SearchConfig
 from scanner.detectors.engines import build_engine
 from scanner.detectors.engines.base import rule_files_in
 from scanner.detectors.scan import ChunkScanner
@@ -46,7 +46,7 @@ class Pipeline:
         rule_files = rule_files_in((BUILTIN_RULES, *config.rules_dirs))
         engine = build_engine(config.engine, rule_files)
         self.known: KnownKeyIndex = load_known_keys(config.known_keys)
-        searches = build_searches(self.known, SearchConfig(deep=config.deep))
+        searches = _searches_for(self.known, SearchConfig(deep=config.deep))
         self.chunks = ChunkScanner(engine, PARSERS, config.chunk_size, config.jobs, searches)
 
     def run(self, stdin: BinaryIO | None) -> Report:
@@ -94,6 +94,16 @@ class Pipeline:
             blob.display_path, dump.format, blob.size, status, error_text, containers
         )
         return Scanned(result, tuple(findings))
+
+
+def _searches_for(known: KnownKeyIndex, config: SearchConfig) -> list[ComponentSearch]:
+    """The known-key searches; none (and no numpy/gmpy2 import) without known keys."""
+    if len(known) == 0:
+        return []
+    # The searches' numeric stack costs ~150 ms to import: only scans that use it pay.
+    from scanner.detectors.components.registry import build_searches  # noqa: PLC0415
+
+    return build_searches(known, config)
 
 
 def _prove(candidate: Candidate) -> ProvenCandidate | None:

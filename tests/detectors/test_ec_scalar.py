@@ -29,11 +29,17 @@ from hypothesis import strategies as st
 from scanner.config import EngineName, ScanConfig, Severity
 from scanner.detectors import PARSERS
 from scanner.detectors.base import Window
-from scanner.detectors.components import SearchConfig, build_searches, ec_scalar
-from scanner.detectors.components.base import AddressSpace, ComponentSearch, KnownPublicKey
+from scanner.detectors.components import ec_scalar
+from scanner.detectors.components.base import (
+    AddressSpace,
+    ComponentSearch,
+    KnownPublicKey,
+    SearchConfig,
+)
 from scanner.detectors.components.bytestats import looks_random, random_starts, random_windows
 from scanner.detectors.components.ec_scalar import EcScalarSearch
 from scanner.detectors.components.ecx_seed import EcxSeedSearch
+from scanner.detectors.components.registry import build_searches
 from scanner.detectors.engines import build_engine
 from scanner.detectors.engines.base import rule_files_in
 from scanner.detectors.scan import ChunkScanner

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scanner.config import ScanConfig, Severity
-from scanner.detectors.components import SearchConfig, ecx_seed
+from scanner.detectors.components import ecx_seed
+from scanner.detectors.components.base import SearchConfig
 from scanner.detectors.components.ecx_seed import MAX_LENGTH, RADIUS, EcxSeedSearch
 from scanner.keys.fingerprint import fingerprint_public_key
 from scanner.pipeline import scan

@@ -32,9 +32,9 @@ from hypothesis import strategies as st
 from scanner.config import EngineName
 from scanner.detectors import PARSERS
 from scanner.detectors.base import Window
-from scanner.detectors.components import SearchConfig, build_searches
-from scanner.detectors.components.base import AddressSpace, KnownPublicKey
+from scanner.detectors.components.base import AddressSpace, KnownPublicKey, SearchConfig
 from scanner.detectors.components.divisors import DivisorTest
+from scanner.detectors.components.registry import build_searches
 from scanner.detectors.components.rsa_factor import RsaFactorSearch, factor_range, top_values
 from scanner.detectors.engines import build_engine
 from scanner.detectors.engines.base import rule_files_in
