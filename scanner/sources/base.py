@@ -11,7 +11,6 @@ error instead of filling the disk.
 from __future__ import annotations
 
 import abc
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -133,7 +132,3 @@ class Container(abc.ABC):
     @abc.abstractmethod
     def unpack(self, blob: Blob, spool: Spool) -> Iterator[Blob | Skipped]:
         """Yield the members of `blob`."""
-
-
-def file_size(path: Path) -> int:
-    return os.stat(path).st_size
