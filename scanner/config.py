@@ -52,6 +52,7 @@ class OutputFormat(enum.Enum):
     TABLE = "table"
     JSON = "json"
     JSONL = "jsonl"
+    SARIF = "sarif"
 
 
 class EngineName(enum.Enum):

@@ -14,12 +14,14 @@ from scanner.report import Report
 from scanner.reporters.base import Reporter
 from scanner.reporters.json import JsonReporter
 from scanner.reporters.jsonl import JsonLinesReporter
+from scanner.reporters.sarif import SarifReporter
 from scanner.reporters.table import TableReporter
 
 REPORTERS: dict[OutputFormat, Reporter] = {
     OutputFormat.TABLE: TableReporter(),
     OutputFormat.JSON: JsonReporter(),
     OutputFormat.JSONL: JsonLinesReporter(),
+    OutputFormat.SARIF: SarifReporter(),
 }
 
 

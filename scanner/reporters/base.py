@@ -9,8 +9,9 @@ from __future__ import annotations
 import abc
 from typing import ClassVar, TextIO
 
-from scanner.config import OutputFormat
+from scanner.config import OutputFormat, Severity
 from scanner.findings import Finding
+from scanner.keys.base import KeyKind
 from scanner.report import InputResult, Report
 
 REPORT_VERSION = 1
@@ -69,3 +70,57 @@ def report_record(report: Report) -> dict[str, object]:
         "findings": [finding_record(finding) for finding in report.findings],
         "summary": report.summary(),
     }
+
+
+# How each raw-number layout is stored, in words a reader of the report knows.
+_LAYOUT_WORDS = {
+    "be": "big-endian bytes",
+    "le": "little-endian limbs",
+    "be32-words-le": "JVM BigInteger words",
+    "bignum-le": "an OpenSSL BIGNUM",
+    "bignum32-le": "an OpenSSL BIGNUM (32-bit)",
+    "der-octet-string": "a DER remnant",
+    "der-integer": "a DER INTEGER remnant",
+    "raw": "raw bytes",
+}
+_RECOVERING_DETECTORS = frozenset({"rsa-factor", "ec-scalar", "ecx-seed"})
+_WHY = {
+    Severity.CRITICAL: "its public half is a known key: whoever holds this dump can use that key",
+    Severity.HIGH: "an unencrypted private key: whoever holds this dump can use it",
+    Severity.MEDIUM: "protected only by its passphrase or password",
+    Severity.LOW: "part of a mapped program file, not a secret the process leaked",
+    Severity.INFO: "public material, listed as an inventory",
+}
+
+
+def key_name(finding: Finding) -> str:
+    """The key as people name it: RSA-2048, EC secp256r1, Ed25519."""
+    if finding.curve:
+        return f"{finding.algorithm} {finding.curve}"
+    if finding.algorithm in ("RSA", "DSA") and finding.bits:
+        return f"{finding.algorithm}-{finding.bits}"
+    return finding.algorithm or "unknown-algorithm"
+
+
+def finding_sentence(finding: Finding) -> str:
+    """One line: what was found, how it was stored, where, and why it matters.
+
+    "RSA-2048 private-key of known key kid=ab12, recovered from little-endian
+    limbs in anonymous rw- at 0x7f..: its public half is a known key: ..."
+    """
+    what = f"{key_name(finding)} {finding.kind.value}"
+    if finding.known_key:
+        what += f" of known key {finding.known_key.id}"
+    if finding.detector in _RECOVERING_DETECTORS:
+        how = f"recovered from {_LAYOUT_WORDS.get(finding.encoding, finding.encoding)}"
+    else:
+        how = f"stored as {finding.detector} ({finding.encoding})"
+    if finding.address is not None:
+        where = f"in {finding.module or finding.region or 'anonymous memory'}"
+        where += f" at 0x{finding.address:x}"
+    else:
+        where = f"at offset 0x{finding.offset:x}"
+    why = _WHY[finding.severity]
+    if finding.kind is KeyKind.ENCRYPTED and finding.severity is Severity.MEDIUM:
+        why = "an encrypted private key, " + why
+    return f"{what}, {how}, {where}: {why}"

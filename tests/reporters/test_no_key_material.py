@@ -38,7 +38,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory, keys: list[SampleKey]) -> 
     return directory
 
 
-@pytest.mark.parametrize("output_format", ["table", "json", "jsonl"])
+@pytest.mark.parametrize("output_format", ["table", "json", "jsonl", "sarif"])
 def test_outputs_hold_fingerprints_never_key_material(
     planted: Path, keys: list[SampleKey], output_format: str, tmp_path: Path
 ) -> None:
