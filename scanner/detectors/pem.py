@@ -5,11 +5,24 @@ and a blank line, base64 lines, "-----END <label>-----".  In memory it turns up
 as a key file read into a buffer (LF or CRLF), inside YAML or config files
 (every line indented), inside JSON or source strings (line breaks written as
 the two characters backslash-n, "\\r\\n" escaped, "/" maybe written "\\/"),
-and in UTF-16LE (Windows and Java/.NET strings).  The parser narrows UTF-16LE
-to ASCII, then reads one text form with the line break of the BEGIN line.
+in UTF-16LE (Windows and Java/.NET strings in memory) and in UTF-16BE (Java
+char[] in HPROF heap dumps, memory of big-endian machines).  The parser
+narrows UTF-16 to ASCII, then reads one text form with the line break of the
+BEGIN line.
 
-The anchor is the first "-" of "-----BEGIN "; the candidate ends with the last
-"-" of the END line, whose label must repeat the BEGIN label.
+The anchor is the first byte of "-----BEGIN " (the first "-"; in UTF-16BE the
+0x00 before it); the candidate ends with the last byte of the END line, whose
+label must repeat the BEGIN label.
+
+UTF-16 text of ASCII characters with a 0x00 byte on each side reads both ways:
+"00 2D 00 2D ... 00 2D 00" is UTF-16BE from its first byte and UTF-16LE from
+its second.  Reading forward only, the two cannot be told apart by the text
+itself, so the byte after the END line decides: a UTF-16BE reading whose next
+byte is 0x00 is left to the UTF-16LE reading one byte on (which then ends with
+that byte, and which the `wide` rule anchors there).  So every such block gives
+exactly one candidate: UTF-16LE text (whose last byte is 0x00) always reads as
+UTF-16LE, UTF-16BE text reads as UTF-16BE when followed by a non-zero byte or
+by the end of its region (HPROF: the next record's tag), else as UTF-16LE.
 """
 
 from __future__ import annotations
@@ -105,10 +118,14 @@ class _Block:
 
 @dataclass(frozen=True)
 class _Encoding:
-    """The markers as stored: ASCII, or UTF-16LE with two bytes a character."""
+    """The markers as stored: ASCII, or UTF-16 with two bytes a character.
+
+    low_byte: where in each two-byte unit the ASCII byte is (1 for big-endian).
+    """
 
     name: str
     width: int
+    low_byte: int
     begin: bytes
     end: bytes
     dashes: bytes
@@ -117,11 +134,12 @@ class _Encoding:
 def _encoded(name: str, width: int, codec: str) -> _Encoding:
     markers = (_BEGIN, _END, _DASHES)
     begin, end, dashes = (marker.decode("ascii").encode(codec) for marker in markers)
-    return _Encoding(name, width, begin, end, dashes)
+    return _Encoding(name, width, int(codec == "utf-16be"), begin, end, dashes)
 
 
 _ASCII = _encoded("ascii", 1, "ascii")
 _UTF16LE = _encoded("utf-16le", 2, "utf-16le")
+_UTF16BE = _encoded("utf-16be", 2, "utf-16be")
 
 
 class PemParser(Parser):
@@ -133,7 +151,10 @@ class PemParser(Parser):
         encoding = _encoding_at(data, position)
         if encoding is None:
             return ()
-        end = _block_end(data, position, min(len(data), position + self.max_length), encoding)
+        limit = _limit(data, position, self.max_length, encoding)
+        end = _block_end(data, position, limit, encoding)
+        if end is not None and _left_to_utf16le(data, end, encoding):
+            return ()
         text = _narrow(data[position:end], encoding) if end is not None else None
         block = _read_block(text) if text is not None else None
         payload = _payload(block) if block is not None else None
@@ -144,10 +165,21 @@ class PemParser(Parser):
 
 
 def _encoding_at(data: bytes, position: int) -> _Encoding | None:
-    for encoding in (_ASCII, _UTF16LE):
+    for encoding in (_ASCII, _UTF16LE, _UTF16BE):
         if data.startswith(encoding.begin, position):
             return encoding
     return None
+
+
+def _limit(data: bytes, position: int, max_length: int, encoding: _Encoding) -> int:
+    """Where the block must end; a UTF-16BE block leaves room for the byte after it."""
+    reserved = 1 if encoding is _UTF16BE else 0
+    return min(len(data), position + max_length - reserved)
+
+
+def _left_to_utf16le(data: bytes, end: int, encoding: _Encoding) -> bool:
+    """A UTF-16BE block followed by 0x00 is also UTF-16LE one byte on (module docstring)."""
+    return encoding is _UTF16BE and data[end : end + 1] == b"\x00"
 
 
 def _block_end(data: bytes, position: int, limit: int, encoding: _Encoding) -> int | None:
@@ -171,12 +203,13 @@ def _block_end(data: bytes, position: int, limit: int, encoding: _Encoding) -> i
 
 
 def _narrow(raw: bytes, encoding: _Encoding) -> bytes | None:
-    """The block as ASCII text; None if a UTF-16LE code unit is not below 0x100."""
+    """The block as ASCII text; None if a UTF-16 code unit is not below 0x100."""
     if encoding.width == 1:
         return raw
-    if len(raw) % 2 or raw[1::2].strip(b"\x00"):
+    high_byte = 1 - encoding.low_byte
+    if len(raw) % 2 or raw[high_byte::2].strip(b"\x00"):
         return None
-    return raw[0::2]
+    return raw[encoding.low_byte :: 2]
 
 
 def _read_block(text: bytes) -> _Block | None:

@@ -1,0 +1,82 @@
+"""The shape every binary key-blob detector shares (CNG, CAPI): fixed fields, then numbers.
+
+A blob starts with a magic and little-endian length fields; the parser checks
+every length against the others before reading a number, reads forward from
+the anchor only, within ``[anchor, anchor + max_length)`` and the window, and
+cuts out exactly the blob.  A blob cut short, or whose fields disagree, yields
+no candidate.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from typing import ClassVar
+
+from scanner.detectors.base import Candidate, Parser, Window
+from scanner.keys.base import Payload, PayloadKind
+
+
+class BlobError(Exception):
+    """A binary key blob is cut short or its fields disagree (never leaves a parser)."""
+
+
+class FieldReader:
+    """Reads consecutive fields of `data[offset:limit]` and never a byte outside it."""
+
+    def __init__(self, data: bytes, offset: int, limit: int) -> None:
+        self._data = data
+        self.position = offset
+        self._limit = min(limit, len(data))
+
+    def take(self, size: int) -> bytes:
+        end = self.position + size
+        if size < 0 or end > self._limit:
+            raise BlobError(f"field at offset {self.position} runs past the blob's bound")
+        field_bytes = self._data[self.position : end]
+        self.position = end
+        return field_bytes
+
+    def uint32_le(self) -> int:
+        return int.from_bytes(self.take(4), "little")
+
+    def big_endian(self, size: int) -> int:
+        return int.from_bytes(self.take(size), "big")
+
+    def little_endian(self, size: int) -> int:
+        return int.from_bytes(self.take(size), "little")
+
+
+def payload_of(kind: PayloadKind, der: bytes | None, offset: int) -> Payload:
+    """The payload of a built structure; None (numbers that form no key) is a BlobError."""
+    if der is None:
+        raise BlobError(f"numbers of the blob at offset {offset} cannot form one key")
+    return Payload(kind, der)
+
+
+class BlobParser(Parser):
+    """A Parser for one binary blob; subclasses say how to read it.
+
+    encoding: the value reports show ("cng-blob", "capi-blob").
+    """
+
+    encoding: ClassVar[str]
+
+    @abc.abstractmethod
+    def read_blob(self, data: bytes, offset: int, limit: int) -> tuple[Payload, int]:
+        """(payload, end offset) of the blob at `offset`; BlobError unless whole and valid."""
+
+    def parse(self, window: Window, position: int) -> Iterable[Candidate]:
+        limit = min(len(window.data), position + self.max_length)
+        try:
+            payload, end = self.read_blob(window.data, position, limit)
+        except BlobError:
+            return ()
+        candidate = Candidate(
+            detector=self.name,
+            encoding=self.encoding,
+            offset=window.start + position,
+            length=end - position,
+            payload=payload,
+        )
+        return (candidate,)
