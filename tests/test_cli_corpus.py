@@ -20,6 +20,7 @@ BROKEN_ON_PURPOSE = {
     "sourceware-org_elfutils__testfile62",
     "rust-minidump_rust-minidump__invalid-range.dmp",
     "rust-minidump_rust-minidump__invalid-record-count.dmp",
+    "WerWolv_ImHex-Patterns__dmp64.hexpat.bin",  # a 16 KiB cut of a full kernel dump
 }
 
 
@@ -44,6 +45,8 @@ def test_formats_are_recognised(corpus_report: dict) -> None:
         by_dir.setdefault(directory, set()).add(entry["format"])
     assert by_dir["elfcore"] <= {"elf-core"}
     assert by_dir["minidump"] <= {"minidump"}
+    assert by_dir["hprof"] == {"hprof"}
+    assert by_dir["lime"] == by_dir["vmcore"] == by_dir["kernel_crashdump"] == {"memory-image"}
 
 
 def test_only_files_broken_on_purpose_are_errors(corpus_report: dict) -> None:

@@ -9,10 +9,11 @@ while bytes of regions that are not contiguous in memory are never joined.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 from scanner.detectors.base import Candidate, Parser, Window, overlap_for
 from scanner.detectors.components.base import AddressSpace, ComponentSearch
 from scanner.detectors.engines import Engine
+from scanner.detectors.engines.base import RuleMatch
 from scanner.errors import DetectorError
 from scanner.formats.base import Region
 
@@ -47,13 +49,23 @@ class Span:
         return self.file_offset + self.size
 
 
+# Spans shorter than this are scanned in batches (see plan_all): a heap dump
+# holds millions of arrays, and one engine call each would cost more than their bytes.
+SMALL_SPAN_BYTES = 64 * 1024
+
+
 @dataclass(frozen=True)
 class ChunkPlan:
-    """One chunk: reads [read_start, read_end), owns [read_start, owned_end)."""
+    """One chunk: reads [read_start, read_end), owns [read_start, owned_end).
+
+    spans: for a batch of small spans (owned_end == read_end), the spans it
+    scans; the bytes between them are read but never scanned.
+    """
 
     read_start: int
     owned_end: int
     read_end: int
+    spans: tuple[Span, ...] = ()
 
 
 def _continues(previous: Region, region: Region) -> bool:
@@ -78,6 +90,29 @@ def spans_of(regions: Sequence[Region]) -> list[Span]:
             spans.append(Span(region.file_offset, region.size))
         previous = region
     return spans
+
+
+def plan_all(spans: Sequence[Span], chunk_size: int, overlap: int) -> Iterator[ChunkPlan]:
+    """Chunks of every span; runs of small spans within chunk_size of file are one batch."""
+    batch: list[Span] = []
+    for span in spans:
+        if batch and (
+            span.size >= SMALL_SPAN_BYTES or span.file_end - batch[0].file_offset > chunk_size
+        ):
+            yield from _batch_plans(batch, chunk_size, overlap)
+            batch = []
+        if span.size >= SMALL_SPAN_BYTES:
+            yield from plan_chunks(span, chunk_size, overlap)
+        else:
+            batch.append(span)
+    yield from _batch_plans(batch, chunk_size, overlap)
+
+
+def _batch_plans(batch: list[Span], chunk_size: int, overlap: int) -> Iterator[ChunkPlan]:
+    if len(batch) == 1:
+        yield from plan_chunks(batch[0], chunk_size, overlap)
+    elif batch:
+        yield ChunkPlan(batch[0].file_offset, batch[-1].file_end, batch[-1].file_end, tuple(batch))
 
 
 def plan_chunks(span: Span, chunk_size: int, overlap: int) -> Iterator[ChunkPlan]:
@@ -114,28 +149,41 @@ class ChunkScanner:
     def overlap(self) -> int:
         return self._overlap
 
-    def scan_file(self, path: Path, regions: Sequence[Region]) -> list[Candidate]:
-        """Every candidate in the regions of `path`, in chunk order."""
-        plans = [
-            plan
-            for span in spans_of(regions)
-            for plan in plan_chunks(span, self._chunk_size, self._overlap)
-        ]
-        if self._searches and self._jobs > 1 and len(plans) >= PROCESS_MIN_CHUNKS:
-            return self._scan_in_processes(path, tuple(regions), plans)
+    def scan_file(
+        self,
+        path: Path,
+        regions: Sequence[Region],
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> list[Candidate]:
+        """Every candidate in the regions of `path`, in chunk order.
+
+        on_chunk: told the owned bytes of each chunk as its results arrive (progress).
+        """
+        plans = list(plan_all(spans_of(regions), self._chunk_size, self._overlap))
         candidates: list[Candidate] = []
+        chunk_results = self._chunk_results(path, regions, plans)
+        for plan, chunk_candidates in zip(plans, chunk_results, strict=True):
+            candidates.extend(chunk_candidates)
+            if on_chunk is not None:
+                on_chunk(plan.owned_end - plan.read_start)
+        return candidates
+
+    def _chunk_results(
+        self, path: Path, regions: Sequence[Region], plans: Sequence[ChunkPlan]
+    ) -> Iterator[list[Candidate]]:
+        if self._searches and self._jobs > 1 and len(plans) >= PROCESS_MIN_CHUNKS:
+            yield from self._scan_in_processes(path, tuple(regions), plans)
+            return
         fd = os.open(path, os.O_RDONLY)
         try:
             memory = AddressSpace(fd, regions)
-            for chunk_candidates in self._map_bounded(fd, memory, plans):
-                candidates.extend(chunk_candidates)
+            yield from self._map_bounded(fd, memory, plans)
         finally:
             os.close(fd)
-        return candidates
 
     def _scan_in_processes(
         self, path: Path, regions: tuple[Region, ...], plans: Sequence[ChunkPlan]
-    ) -> list[Candidate]:
+    ) -> Iterator[list[Candidate]]:
         """Scan chunks in forked workers that inherit this scanner (engine, searches)."""
         global _FORKED_SCANNER  # noqa: PLW0603  (set only around the fork; see _scan_forked)
         _FORKED_SCANNER = self
@@ -149,7 +197,7 @@ class ChunkScanner:
                     plans,
                     chunksize=1,
                 )
-                return [candidate for chunk in results for candidate in chunk]
+                yield from results
         except BrokenProcessPool as error:
             raise DetectorError(f"a scan worker died: {error}") from None
         finally:
@@ -175,11 +223,51 @@ class ChunkScanner:
             raise DetectorError(
                 f"short read at offset {plan.read_start}: {len(data)} of {length} bytes"
             )
+        if plan.spans:
+            return self._scan_batch(memory, plan, data)
         window = Window(data, plan.read_start, plan.owned_end)
-        candidates = list(self.scan_window(window))
+        return self._scan_owned(window, memory, self.scan_window(window))
+
+    def _scan_owned(
+        self, window: Window, memory: AddressSpace, found: Iterable[Candidate]
+    ) -> list[Candidate]:
+        candidates = list(found)
         for search in self._searches:
             candidates.extend(c for c in search.search(window, memory) if window.owns(c.offset))
         return candidates
+
+    def _scan_batch(self, memory: AddressSpace, plan: ChunkPlan, data: bytes) -> list[Candidate]:
+        """One engine call over the spans' bytes joined; each match is parsed in a
+        window of its own span only, so no candidate reaches into the next span."""
+        base = plan.read_start
+        pieces = [data[s.file_offset - base : s.file_end - base] for s in plan.spans]
+        joined_starts = list(itertools.accumulate(map(len, pieces), initial=0))
+        result = self._engine.scan(b"".join(pieces))
+        matched: dict[int, list[RuleMatch]] = {}
+        for match in result.matches:
+            index = bisect.bisect_right(joined_starts, match.offset) - 1
+            matched.setdefault(index, []).append(match)
+        candidates: list[Candidate] = []
+        for index, span in enumerate(plan.spans):
+            if not (result.saturated or self._searches or index in matched):
+                continue
+            window = Window(pieces[index], span.file_offset, span.file_end)
+            if result.saturated:
+                found: Iterable[Candidate] = self.scan_window(window)
+            else:
+                found = self._parse_matches(window, matched.get(index, ()), joined_starts[index])
+            candidates.extend(self._scan_owned(window, memory, found))
+        return candidates
+
+    def _parse_matches(
+        self, window: Window, matches: Iterable[RuleMatch], joined_start: int
+    ) -> Iterator[Candidate]:
+        seen: set[tuple[str, int]] = set()
+        for match in sorted(matches, key=lambda m: (m.offset, m.parser)):
+            if (match.parser, match.offset) in seen:
+                continue
+            seen.add((match.parser, match.offset))
+            yield from self._parse(window, match.parser, match.offset - joined_start)
 
     def scan_window(self, window: Window) -> Iterator[Candidate]:
         """Candidates anchored in the window's owned range (rescanning in halves on saturation)."""

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from scanner.formats.base import Dump, DumpReader, Region
 from scanner.formats.elfcore import ElfCoreReader
+from scanner.formats.hprof import HprofReader
+from scanner.formats.memimage import MemoryImageReader
 from scanner.formats.minidump import MinidumpReader
 from scanner.formats.raw import RawReader
 
 # Order matters: specific magic first; RawReader accepts anything, so it is last.
-READERS: tuple[DumpReader, ...] = (ElfCoreReader(), MinidumpReader(), RawReader())
+# MemoryImageReader comes before ElfCoreReader: it takes the ELF vmcores the latter would too.
+READERS: tuple[DumpReader, ...] = (
+    MemoryImageReader(),
+    ElfCoreReader(),
+    MinidumpReader(),
+    HprofReader(),
+    RawReader(),
+)
 
 
 def reader_for(head: bytes) -> DumpReader:
@@ -20,14 +29,18 @@ def reader_for(head: bytes) -> DumpReader:
 
 
 def describe(dump: Dump) -> dict[str, object]:
-    """A JSON-ready view of a dump's headers for the `inspect` command."""
-    return {
+    """A JSON-ready view of a dump's headers for the `inspect` command (with "layers",
+    the volatility3 layer stack, for memory images)."""
+    view: dict[str, object] = {
         "format": dump.format,
         "process_name": dump.process_name,
         "pid": dump.pid,
         "defects": list(dump.defects),
         "regions": [describe_region(region) for region in dump.regions],
     }
+    if dump.layers:
+        view["layers"] = " -> ".join(dump.layers)
+    return view
 
 
 def describe_region(region: Region) -> dict[str, object]:

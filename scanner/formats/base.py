@@ -46,6 +46,9 @@ class Dump:
     points past the end of a cut file, say).  The readable regions are still
     scanned, but the input is reported with status "error" so the gate fails
     closed: a dump that was not read whole is never called clean.
+    layers: for memory images read through volatility3, the layer stack it
+    chose, bottom first (("FileLayer", "LimeLayer")); empty for formats
+    dumpguard parses itself.
     """
 
     format: str
@@ -53,6 +56,7 @@ class Dump:
     process_name: str | None = None
     pid: int | None = None
     defects: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
 
 
 class DumpReader(abc.ABC):

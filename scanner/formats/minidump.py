@@ -14,6 +14,21 @@ Layouts from minidumpapiset.h, all little-endian:
   ModuleNameRva, ...).  Names are MINIDUMP_STRING: u32 byte length, UTF-16LE.
 * MiscInfoStream (15): u32 SizeOfInfo, u32 Flags1, u32 ProcessId (valid when
   Flags1 & MINIDUMP_MISC1_PROCESS_ID).
+* ThreadListStream (3): u32 count, count x MINIDUMP_THREAD (48 bytes; u32
+  ThreadId, SuspendCount, PriorityClass, Priority, u64 Teb, Stack
+  MINIDUMP_MEMORY_DESCRIPTOR, ThreadContext location).
+* MemoryInfoListStream (16): MINIDUMP_MEMORY_INFO_LIST {u32 SizeOfHeader, u32
+  SizeOfEntry, u64 NumberOfEntries}, then MINIDUMP_MEMORY_INFO entries {u64
+  BaseAddress, u64 AllocationBase, u32 AllocationProtect, u32 pad, u64
+  RegionSize, u32 State, u32 Protect, u32 Type, u32 pad}.
+* Breakpad's MD_LINUX_MAPS (0x47670009): the text of /proc/self/maps.
+
+Regions are cut where MemoryInfoList entries (or /proc/self/maps lines) begin
+and end, so each carries its protection ("rw-" for PAGE_READWRITE), and are
+named: the module path for image memory, "stack of thread TID" for a thread's
+stack, the mapped file (maps), otherwise "anonymous rw-" (or "image"/"mapped"
+for MEM_IMAGE/MEM_MAPPED memory no module names).  Without either stream the
+protection is unknown and anonymous memory stays unnamed.
 
 Breakpad pads the u32 count of the list streams to 8 bytes; like rust-minidump
 we accept exactly that 4-byte pad.
@@ -33,6 +48,7 @@ file size.
 from __future__ import annotations
 
 import bisect
+import itertools
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -53,13 +69,36 @@ MEMORY64_LIST_HEADER = struct.Struct("<QQ")  # u64 NumberOfMemoryRanges, u64 Bas
 MODULE_PREFIX = struct.Struct("<QIIII")  # BaseOfImage .. ModuleNameRva
 MODULE_SIZE = 108
 MISC_INFO_PREFIX = struct.Struct("<III")
+THREAD_PREFIX = struct.Struct("<IIIIQQI")  # ThreadId .. Teb, Stack.StartOfMemoryRange, DataSize
+THREAD_SIZE = 48
+MEMORY_INFO_LIST_HEADER = struct.Struct("<IIQ")
+MEMORY_INFO = struct.Struct("<QQIIQIII")  # BaseAddress .. Type (48 bytes with the last pad)
+MEMORY_INFO_SIZE = 48
 
 UNUSED_STREAM = 0
+THREAD_LIST_STREAM = 3
 MODULE_LIST_STREAM = 4
 MEMORY_LIST_STREAM = 5
 MEMORY64_LIST_STREAM = 9
 MISC_INFO_STREAM = 15
+MEMORY_INFO_LIST_STREAM = 16
+LINUX_MAPS_STREAM = 0x47670009  # MD_LINUX_MAPS, breakpad minidump_format.h
 MINIDUMP_MISC1_PROCESS_ID = 0x1
+
+# winnt.h PAGE_* protections (low byte; PAGE_GUARD/NOCACHE/WRITECOMBINE are modifiers above).
+PROTECTIONS = {
+    0x01: "---",  # PAGE_NOACCESS
+    0x02: "r--",  # PAGE_READONLY
+    0x04: "rw-",  # PAGE_READWRITE
+    0x08: "rw-",  # PAGE_WRITECOPY
+    0x10: "--x",  # PAGE_EXECUTE
+    0x20: "r-x",  # PAGE_EXECUTE_READ
+    0x40: "rwx",  # PAGE_EXECUTE_READWRITE
+    0x80: "rwx",  # PAGE_EXECUTE_WRITECOPY
+}
+MEM_COMMIT = 0x1000
+# MINIDUMP_MEMORY_INFO.Type: what the name says for memory no module or stack claims.
+MEMORY_TYPE_NAMES = {0x1000000: "image", 0x40000: "mapped", 0x20000: "anonymous"}
 
 # MINIDUMP_STRING lengths are bytes; Windows paths stop at 32767 UTF-16 units.
 MAX_NAME_BYTES = 65536
@@ -77,6 +116,24 @@ class Module:
     base: int
     size: int
     path: str
+
+
+@dataclass(frozen=True)
+class Thread:
+    id: int
+    stack_start: int
+    stack_size: int
+
+
+@dataclass(frozen=True)
+class Area:
+    """What a MemoryInfoList entry or a /proc/self/maps line says about [start, end)."""
+
+    start: int
+    end: int
+    permissions: str | None
+    memory_type: str = "anonymous"
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,9 +220,12 @@ class MinidumpReader(DumpReader):
         ranges = memory_ranges(dump_file, streams)
         modules = module_list(dump_file, streams.get(MODULE_LIST_STREAM))
         regions, defects = regions_in_file(ranges, dump_file.size)
+        areas = memory_areas(dump_file, streams)
+        threads = thread_list(dump_file, streams.get(THREAD_LIST_STREAM))
+        regions = [piece for region in regions for piece in cut_by_areas(region, areas)]
         return Dump(
             format=self.name,
-            regions=tuple(name_regions(regions, modules)),
+            regions=tuple(name_regions(regions, modules, threads, areas)),
             process_name=process_name(modules),
             pid=process_id(dump_file, streams.get(MISC_INFO_STREAM)),
             defects=cap_defects(defects, "memory ranges"),
@@ -299,13 +359,148 @@ def process_id(dump_file: MinidumpFile, stream: Stream | None) -> int | None:
     return int(pid) if flags1 & MINIDUMP_MISC1_PROCESS_ID else None
 
 
-def name_regions(regions: Sequence[Region], modules: Sequence[Module]) -> Iterator[Region]:
-    """Give each region the module whose image [base, base+size) holds its address."""
+def name_regions(
+    regions: Sequence[Region],
+    modules: Sequence[Module],
+    threads: Sequence[Thread] = (),
+    areas: AreaTable | None = None,
+) -> Iterator[Region]:
+    """Name each region: the module whose image [base, base+size) holds its address, the
+    thread whose stack holds it, the file mapped there, else by protection and type."""
     ordered = sorted(modules, key=lambda module: module.base)
     bases = [module.base for module in ordered]
     for region in regions:
         module = module_at(region.address, ordered, bases)
-        yield region if module is None else replace(region, name=module.path, module=module.path)
+        if module is not None:
+            yield replace(region, name=module.path, module=module.path)
+            continue
+        area = areas.at(region.address) if areas is not None else None
+        if area is not None and area.path is not None:
+            yield replace(region, name=area.path, module=area.path)
+            continue
+        yield replace(region, name=unmapped_name(region, threads, area))
+
+
+def unmapped_name(region: Region, threads: Sequence[Thread], area: Area | None) -> str | None:
+    for thread in threads:
+        if region.address is not None and (
+            thread.stack_start <= region.address < thread.stack_start + thread.stack_size
+        ):
+            return f"stack of thread {thread.id}"
+    if region.permissions is None:
+        return None
+    kind = area.memory_type if area is not None else "anonymous"
+    return f"{kind} {region.permissions}"
+
+
+def thread_list(dump_file: MinidumpFile, stream: Stream | None) -> list[Thread]:
+    if stream is None:
+        return []
+    _, records = read_list(dump_file, stream, LIST_COUNT, THREAD_SIZE, "ThreadListStream")
+    threads = []
+    for offset in range(0, len(records), THREAD_SIZE):
+        thread_id, _, _, _, _, stack_start, stack_size = THREAD_PREFIX.unpack_from(records, offset)
+        threads.append(Thread(thread_id, stack_start, stack_size))
+    return threads
+
+
+class AreaTable:
+    """Areas by start address (non-overlapping, as the OS reports them)."""
+
+    def __init__(self, areas: Sequence[Area]) -> None:
+        self.areas = sorted((a for a in areas if a.end > a.start), key=lambda a: a.start)
+        self.starts = [area.start for area in self.areas]
+
+    def at(self, address: int | None) -> Area | None:
+        if address is None:
+            return None
+        index = bisect.bisect_right(self.starts, address) - 1
+        if index >= 0 and address < self.areas[index].end:
+            return self.areas[index]
+        return None
+
+    def boundaries_inside(self, start: int, end: int) -> list[int]:
+        """Area starts and ends strictly inside (start, end), in order."""
+        first = max(0, bisect.bisect_right(self.starts, start) - 1)
+        last = bisect.bisect_left(self.starts, end)
+        edges = {edge for area in self.areas[first:last] for edge in (area.start, area.end)}
+        return sorted(edge for edge in edges if start < edge < end)
+
+
+def cut_by_areas(region: Region, areas: AreaTable) -> Iterator[Region]:
+    """The region in pieces at area boundaries, each with its area's protection."""
+    if region.address is None or not areas.areas:
+        yield region
+        return
+    edges = [region.address, *areas.boundaries_inside(region.address, region.address + region.size)]
+    edges.append(region.address + region.size)
+    for start, end in itertools.pairwise(edges):
+        area = areas.at(start)
+        yield Region(
+            file_offset=region.file_offset + (start - region.address),
+            size=end - start,
+            address=start,
+            permissions=area.permissions if area is not None else None,
+        )
+
+
+def memory_areas(dump_file: MinidumpFile, streams: dict[int, Stream]) -> AreaTable:
+    """MemoryInfoList entries (Windows, crashpad) or else /proc/self/maps lines (breakpad)."""
+    if MEMORY_INFO_LIST_STREAM in streams:
+        return AreaTable(memory_info_list(dump_file, streams[MEMORY_INFO_LIST_STREAM]))
+    if LINUX_MAPS_STREAM in streams:
+        return AreaTable(linux_maps(dump_file, streams[LINUX_MAPS_STREAM]))
+    return AreaTable([])
+
+
+def memory_info_list(dump_file: MinidumpFile, stream: Stream) -> list[Area]:
+    """MINIDUMP_MEMORY_INFO entries; header and entry sizes are read, not assumed, so a
+    later, longer entry layout still reads (the fields we use come first)."""
+    what = "MemoryInfoListStream"
+    if stream.size < MEMORY_INFO_LIST_HEADER.size:
+        raise dump_file.fail(f"{what} is shorter than its 16-byte header")
+    header_size, entry_size, count = MEMORY_INFO_LIST_HEADER.unpack(
+        dump_file.read_at(stream.rva, MEMORY_INFO_LIST_HEADER.size, what)
+    )
+    if header_size < MEMORY_INFO_LIST_HEADER.size or entry_size < MEMORY_INFO_SIZE:
+        raise dump_file.fail(f"{what} has header size {header_size}, entry size {entry_size}")
+    if header_size + count * entry_size > stream.size:
+        raise dump_file.fail(
+            f"{what} claims {count} entries of {entry_size} bytes "
+            f"but the stream holds {stream.size} bytes"
+        )
+    records = dump_file.read_at(stream.rva + header_size, count * entry_size, what)
+    return [memory_info_area(records, offset) for offset in range(0, len(records), entry_size)]
+
+
+def memory_info_area(records: bytes, offset: int) -> Area:
+    base, _, _, _, size, state, protect, memory_type = MEMORY_INFO.unpack_from(records, offset)
+    permissions = PROTECTIONS.get(protect & 0xFF) if state == MEM_COMMIT else None
+    kind = MEMORY_TYPE_NAMES.get(memory_type, "anonymous")
+    return Area(start=base, end=base + size, permissions=permissions, memory_type=kind)
+
+
+def linux_maps(dump_file: MinidumpFile, stream: Stream) -> list[Area]:
+    """/proc/self/maps lines: "start-end perms offset dev inode [path]"."""
+    text = dump_file.read_at(stream.rva, stream.size, "LinuxMapsStream")
+    areas = []
+    for line in text.decode("utf-8", errors="backslashreplace").splitlines():
+        area = maps_line(line)
+        if area is not None:
+            areas.append(area)
+    return areas
+
+
+def maps_line(line: str) -> Area | None:
+    fields = line.split(maxsplit=5)
+    if len(fields) < 5 or "-" not in fields[0]:
+        return None
+    try:
+        start, end = (int(bound, 16) for bound in fields[0].split("-", 1))
+    except ValueError:
+        return None
+    path = fields[5] if len(fields) == 6 and fields[5].startswith("/") else None
+    return Area(start=start, end=end, permissions=fields[1][:3], path=path)
 
 
 def module_at(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Generator, Sequence
 from typing import BinaryIO
 
 from scanner.config import DEFAULT_MAX_DEPTH
+from scanner.sources.apport import Apport
 from scanner.sources.base import Blob, Container, Skipped, Spool
 from scanner.sources.bzip2 import Bzip2
 from scanner.sources.files import STDIN_PATH, Leaf, expand, find_container, walk
@@ -22,9 +23,19 @@ from scanner.sources.xz import Xz
 from scanner.sources.zip import Zip
 from scanner.sources.zstd import Zstd
 
-# Each probe checks fixed magic bytes; tar goes last because its old v7 form
+# Each probe checks fixed magic bytes (apport: a report's first key,
+# "ProblemType: "); tar goes last because its old v7 form
 # has no magic, only a header checksum.
-CONTAINERS: tuple[Container, ...] = (Gzip(), Zstd(), Xz(), Bzip2(), Lz4(), Zip(), Tar())
+CONTAINERS: tuple[Container, ...] = (
+    Gzip(),
+    Zstd(),
+    Xz(),
+    Bzip2(),
+    Lz4(),
+    Zip(),
+    Apport(),
+    Tar(),
+)
 
 __all__ = [
     "CONTAINERS",

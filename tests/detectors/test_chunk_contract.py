@@ -21,7 +21,7 @@ from scanner.config import EngineName
 from scanner.detectors import PARSERS
 from scanner.detectors.engines import build_engine
 from scanner.detectors.engines.base import rule_files_in
-from scanner.detectors.scan import ChunkScanner, Span, plan_chunks, spans_of
+from scanner.detectors.scan import ChunkScanner, Span, plan_all, plan_chunks, spans_of
 from scanner.formats.base import Region
 from scanner.pipeline import BUILTIN_RULES
 
@@ -151,3 +151,22 @@ def test_random_background_gives_no_candidates(chunk_scanner: ChunkScanner, tmp_
     path = tmp_path / "random.raw"
     path.write_bytes(os.urandom(4 << 20))
     assert chunk_scanner.scan_file(path, [Region(0, 4 << 20)]) == []
+
+
+def test_many_small_regions_are_scanned_in_batches_without_joining_them(
+    tmp_path: Path, chunk_scanner: ChunkScanner, der_key: bytes, pem_key: bytes
+) -> None:
+    """Small spans (a heap dump's arrays) share engine calls; each match is parsed in
+    its own region only, so a key split over two regions is never a candidate."""
+    region_size, stride = 200, 230  # 30 unscanned bytes between regions
+    regions = [Region(file_offset=i * stride, size=region_size) for i in range(400)]
+    half = len(pem_key) // 2
+    pem_in_two = {350 * stride + region_size - half: pem_key[:half], 351 * stride: pem_key[half:]}
+    path = plant(tmp_path, 400 * stride, {123 * stride + 7: der_key, **pem_in_two})
+
+    candidates = chunk_scanner.scan_file(path, regions)
+
+    assert [(c.detector, c.offset) for c in candidates] == [("der-pkcs8", 123 * stride + 7)]
+    plans = list(plan_all(spans_of(regions), CHUNK, chunk_scanner.overlap))
+    assert len(plans) < 400 // 10  # ~17 regions per 4 KiB chunk: one engine call each
+    assert sum(len(plan.spans) for plan in plans) == 400

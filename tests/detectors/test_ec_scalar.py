@@ -781,7 +781,7 @@ def test_live_process_keys_are_found_as_numbers_only_with_known_keys(live_dump: 
         ("ec-scalar", live_dump.ec_fingerprint),
         ("ecx-seed", live_dump.ed_fingerprint),
     }
-    assert {f.region for f in serious} == {None}  # anonymous heap memory
+    assert {f.region for f in serious} == {"anonymous rw-"}  # anonymous heap memory
 
     unknown = scan(ScanConfig(paths=(str(live_dump.core),)))
     assert high_or_above(list(unknown.findings)) == []

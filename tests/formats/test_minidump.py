@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import struct
 from collections.abc import Sequence
@@ -79,14 +80,16 @@ def build_minidump(
     memory: Sequence[tuple[int, bytes]] = (),
     modules: Sequence[Module] = (),
     pid: int | None = None,
+    extra_streams: Sequence[tuple[int, bytes]] = (),
 ) -> SampleMinidump:
     """A minidump written by this test from the minidumpapiset.h layouts, not by a dumper.
 
-    Streams: ModuleList, MiscInfo (MINIDUMP_MISC_INFO, 24 bytes), MemoryList,
-    Memory64List; the Memory64 data comes last and back to back from BaseRva,
-    as MiniDumpWriteDump lays out full-memory dumps.
+    Streams: ModuleList, MiscInfo (MINIDUMP_MISC_INFO, 24 bytes), then
+    `extra_streams` (type, bytes), MemoryList, Memory64List; the Memory64 data
+    comes last and back to back from BaseRva, as MiniDumpWriteDump lays out
+    full-memory dumps.
     """
-    stream_count = 4
+    stream_count = 4 + len(extra_streams)
     writer = Writer(32 + 12 * stream_count)
     streams = []
 
@@ -98,6 +101,8 @@ def build_minidump(
     flags1 = 1 if pid is not None else 0
     misc_info = struct.pack("<6I", 24, flags1, pid or 0, 0, 0, 0)
     streams.append((MISC_INFO_STREAM, len(misc_info), writer.append(misc_info)))
+    for stream_type, body in extra_streams:
+        streams.append((stream_type, len(body), writer.append(body)))
 
     memory_rvas = [writer.append(data) for _, data in memory]
     descriptors = b"".join(
@@ -383,3 +388,225 @@ def test_truncated_corpus_minidump_gives_dump_or_format_error(
     blob = (corpus / "minidump" / "google_breakpad__minidump2.dmp").read_bytes()
     cut = data.draw(st.integers(0, len(blob)))
     dump_or_format_error(write(fuzz_dir, blob[:cut], "truncated.dmp"))
+
+
+THREAD_LIST_STREAM, MEMORY_INFO_LIST_STREAM, LINUX_MAPS_STREAM = 3, 16, 0x47670009
+PAGE_READONLY, PAGE_READWRITE, PAGE_EXECUTE_READ, PAGE_GUARD = 0x02, 0x04, 0x20, 0x100
+MEM_COMMIT, MEM_RESERVE = 0x1000, 0x2000
+MEM_IMAGE, MEM_MAPPED, MEM_PRIVATE = 0x1000000, 0x40000, 0x20000
+
+
+@dataclass(frozen=True)
+class MemoryInfo:
+    base: int
+    size: int
+    protect: int
+    type: int
+    state: int = MEM_COMMIT
+
+
+def thread_list_stream(threads: Sequence[tuple[int, int, int, int]]) -> bytes:
+    """ThreadListStream: u32 count, MINIDUMP_THREAD {ThreadId, SuspendCount,
+    PriorityClass, Priority, u64 Teb, Stack {u64 Start, u32 DataSize, u32 Rva},
+    ThreadContext {u32 DataSize, u32 Rva}} per (tid, stack start, size, rva)."""
+    records = b"".join(
+        struct.pack("<IIIIQQIIII", tid, 0, 0x20, 0, 0x7FFDE000, start, size, rva, 0, 0)
+        for tid, start, size, rva in threads
+    )
+    return struct.pack("<I", len(threads)) + records
+
+
+def memory_info_list_stream(infos: Sequence[MemoryInfo]) -> bytes:
+    """MINIDUMP_MEMORY_INFO_LIST {SizeOfHeader 16, SizeOfEntry 48, u64 count} + entries."""
+    entries = b"".join(
+        struct.pack(
+            "<QQIIQIIII", info.base, info.base, info.protect, 0, info.size, info.state,
+            info.protect, info.type, 0,
+        )
+        for info in infos
+    )  # fmt: skip
+    return struct.pack("<IIQ", 16, 48, len(infos)) + entries
+
+
+# The sample's memory: the app.exe page (image), a heap range split in two by
+# protection, a mapped view, and the stack (read-write, named by its thread).
+HEAP_SPLIT = 0x10
+INFOS = [
+    MemoryInfo(APP.base, APP.size, PAGE_EXECUTE_READ, MEM_IMAGE),
+    MemoryInfo(HEAP_PAGE[0], HEAP_SPLIT, PAGE_READWRITE, MEM_PRIVATE),
+    MemoryInfo(
+        HEAP_PAGE[0] + HEAP_SPLIT, 0x1000 - HEAP_SPLIT, PAGE_READONLY | PAGE_GUARD, MEM_PRIVATE
+    ),
+    MemoryInfo(NTDLL_PAGE[0], 0x1000, PAGE_READONLY, MEM_MAPPED),
+    MemoryInfo(0xD000, 0x3000, PAGE_READWRITE, MEM_PRIVATE),
+    MemoryInfo(0x5000000, 0x1000, 0, MEM_PRIVATE, MEM_RESERVE),
+]
+STACK_THREAD = 5150
+
+
+def annotated_minidump() -> SampleMinidump:
+    """The sample with a MemoryInfoList and a ThreadList (ntdll is left out of the module
+    list so that its page is a mapped view, named by type)."""
+    first = sample_minidump()
+    threads = thread_list_stream([(STACK_THREAD, STACK[0], len(STACK[1]), first.memory_rvas[0])])
+    extra = [
+        (THREAD_LIST_STREAM, threads),
+        (MEMORY_INFO_LIST_STREAM, memory_info_list_stream(INFOS)),
+    ]
+    sized = build_minidump([IMAGE_PAGE, HEAP_PAGE, NTDLL_PAGE], [STACK], [APP], 4242, extra)
+    threads = thread_list_stream([(STACK_THREAD, STACK[0], len(STACK[1]), sized.memory_rvas[0])])
+    extra[0] = (THREAD_LIST_STREAM, threads)
+    return build_minidump([IMAGE_PAGE, HEAP_PAGE, NTDLL_PAGE], [STACK], [APP], 4242, extra)
+
+
+def test_memory_info_gives_protection_and_cuts_ranges_at_its_entries(tmp_path: Path) -> None:
+    sample = annotated_minidump()
+    dump = read(write(tmp_path, sample.data))
+
+    heap_rva = sample.memory64_rvas[1]
+    assert [(r.address, r.size, r.file_offset, r.permissions, r.name) for r in dump.regions] == [
+        (STACK[0], len(STACK[1]), sample.memory_rvas[0], "rw-", f"stack of thread {STACK_THREAD}"),
+        (IMAGE_PAGE[0], len(IMAGE_PAGE[1]), sample.memory64_rvas[0], "r-x", APP.path),
+        (HEAP_PAGE[0], HEAP_SPLIT, heap_rva, "rw-", "anonymous rw-"),
+        (HEAP_PAGE[0] + HEAP_SPLIT, 0x20, heap_rva + HEAP_SPLIT, "r--", "anonymous r--"),
+        (NTDLL_PAGE[0], len(NTDLL_PAGE[1]), sample.memory64_rvas[2], "r--", "mapped r--"),
+    ]
+    assert [r.module for r in dump.regions] == [None, APP.path, None, None, None]
+
+
+def test_memory_info_and_threads_agree_with_the_minidump_package(tmp_path: Path) -> None:
+    """The test writer's MemoryInfoList and ThreadList, read by an independent parser."""
+    sample = annotated_minidump()
+    parsed = parse_with_minidump_package(write(tmp_path, sample.data))
+    dump = read(write(tmp_path, sample.data, "again.dmp"))
+
+    # The package keeps Protect only when it is a bare PAGE_* value (not with PAGE_GUARD,
+    # not 0 for reserved memory): AllocationProtect (written equal to Protect) is raw.
+    assert [
+        (i.BaseAddress, i.RegionSize, i.AllocationProtect, i.Type.value, i.State.value)
+        for i in parsed.memory_info.infos
+    ] == [(info.base, info.size, info.protect, info.type, info.state) for info in INFOS]
+    (thread,) = parsed.threads.threads
+    stack = next(r for r in dump.regions if r.address == thread.Stack.StartOfMemoryRange)
+    assert stack.name == f"stack of thread {thread.ThreadId}"
+
+
+def test_memory_info_count_past_its_stream_is_a_format_error(tmp_path: Path) -> None:
+    body = bytearray(memory_info_list_stream(INFOS))
+    struct.pack_into("<Q", body, 8, 1 << 40)
+    data = build_minidump([HEAP_PAGE], extra_streams=[(MEMORY_INFO_LIST_STREAM, bytes(body))]).data
+    with pytest.raises(FormatError, match="MemoryInfoListStream claims 1099511627776 entries"):
+        read(write(tmp_path, data))
+
+
+def test_linux_maps_name_and_protect_breakpad_regions(corpus: Path) -> None:
+    """linux_overflow.dmp (breakpad, Linux): no MemoryInfoList, so protections come from
+    its /proc/self/maps stream; the stack belongs to the crashing thread."""
+    dump = read(corpus / "minidump" / "google_breakpad__linux_overflow.dmp")
+
+    assert [(r.address, r.permissions, r.name) for r in dump.regions] == [
+        (0x7FFF90D2B000, "rw-", "stack of thread 14782"),
+        (0x7FCE0927B3F5, "r-x", "/lib/x86_64-linux-gnu/libc-2.13.so"),
+    ]
+
+
+def test_linux_maps_lines_name_mapped_files(tmp_path: Path) -> None:
+    maps = (
+        b"02000000-02001000 rw-p 00000000 00:00 0 \n"
+        b"7ffa00000000-7ffa00200000 r--s 00000000 08:01 1234 /dev/shm/keys.bin\n"
+        b"garbage line\n"
+    )
+    data = build_minidump([HEAP_PAGE, NTDLL_PAGE], extra_streams=[(LINUX_MAPS_STREAM, maps)]).data
+    dump = read(write(tmp_path, data))
+
+    assert [(r.permissions, r.name, r.module) for r in dump.regions] == [
+        ("rw-", "anonymous rw-", None),
+        ("r--", "/dev/shm/keys.bin", "/dev/shm/keys.bin"),
+    ]
+
+
+@pytest.mark.parametrize("name", well_formed_corpus_minidumps())
+def test_corpus_thread_stacks_are_named_as_the_minidump_package_reads_them(
+    corpus: Path, name: str
+) -> None:
+    path = corpus / "minidump" / name
+    dump = read(path)
+    parsed = parse_with_minidump_package(path)
+    threads = parsed.threads.threads if parsed.threads else []
+    modules = parsed.modules.modules if parsed.modules else []
+
+    for region in dump.regions:
+        if module_holding(region.address, modules) is not None:
+            continue
+        owner = next(
+            (
+                t.ThreadId
+                for t in threads
+                if t.Stack.StartOfMemoryRange
+                <= (region.address or -1)
+                < t.Stack.StartOfMemoryRange + t.Stack.MemoryLocation.DataSize
+            ),
+            None,
+        )
+        if owner is not None:
+            assert region.name == f"stack of thread {owner}"
+
+
+def test_cli_findings_name_stack_and_anonymous_regions(tmp_path: Path) -> None:
+    """A PEM in a thread's stack and a DER key in private heap memory: each finding names
+    its region, and carries its address."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    from tests.clirun import dumpguard
+    from tests.keyfactory import SampleKey
+
+    rsa_key = SampleKey("rsa2048", rsa.generate_private_key(65537, 2048))
+    ec_key = SampleKey("p256", ec.generate_private_key(ec.SECP256R1()))
+    stack = (0xD000, rsa_key.pem().ljust(0x800, b"\0"))
+    heap = (HEAP_PAGE[0], ec_key.der().ljust(0x200, b"\0"))
+    threads = thread_list_stream([(77, stack[0], len(stack[1]), 0)])
+    infos = [MemoryInfo(0xD000, 0x1000, PAGE_READWRITE, MEM_PRIVATE),
+             MemoryInfo(HEAP_PAGE[0], 0x1000, PAGE_READWRITE, MEM_PRIVATE)]  # fmt: skip
+    extra = [
+        (THREAD_LIST_STREAM, threads),
+        (MEMORY_INFO_LIST_STREAM, memory_info_list_stream(infos)),
+    ]
+    path = write(tmp_path, build_minidump([heap], [stack], extra_streams=extra).data)
+
+    run = dumpguard("scan", path, "--format", "json")
+
+    assert run.code == 1, run.stderr
+    found = {
+        (f["fingerprint"], f["region"], f["address"]) for f in json.loads(run.stdout)["findings"]
+    }
+    assert found == {
+        (rsa_key.fingerprint, "stack of thread 77", stack[0]),
+        (ec_key.fingerprint, "anonymous rw-", heap[0]),
+    }
+
+
+@settings(max_examples=150, deadline=2000)
+@given(data=st.data())
+def test_mutated_annotated_minidump_gives_dump_or_format_error(
+    fuzz_dir: Path, data: st.DataObject
+) -> None:
+    """Memory info, thread list and their counts mutated and cut."""
+    blob = bytearray(annotated_minidump().data)
+    for _ in range(data.draw(st.integers(0, 8))):
+        blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(blob)))
+    dump_or_format_error(write(fuzz_dir, bytes(blob[:cut]), "annotated.dmp"))
+
+
+def test_findings_in_anonymous_elf_core_memory_are_named_by_protection() -> None:
+    """ELF cores name file mappings through NT_FILE (region name = module = path); an
+    anonymous PT_LOAD has only its p_flags, so its findings say "anonymous rw-", as
+    minidump findings do."""
+    from scanner.findings import region_label
+    from scanner.formats.base import Region
+
+    anonymous = Region(0x1000, 0x1000, 0x7F0000000000, "rw-")
+    mapped = Region(0x2000, 0x1000, 0x555500000000, "r--", "/usr/bin/openssl", "/usr/bin/openssl")
+    assert region_label(anonymous) == "anonymous rw-"
+    assert region_label(mapped) == "/usr/bin/openssl"
+    assert region_label(Region(0, 10)) is None  # raw file: no address, no protection

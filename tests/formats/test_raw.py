@@ -18,7 +18,8 @@ from scanner.formats.raw import RawReader
 
 
 def test_registry_tries_specific_formats_first_and_raw_last() -> None:
-    assert [reader.name for reader in READERS] == ["elf-core", "minidump", "raw"]
+    names = [reader.name for reader in READERS]
+    assert names == ["memory-image", "elf-core", "minidump", "hprof", "raw"]
     assert isinstance(READERS[-1], RawReader)
 
 
