@@ -14,12 +14,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# gdb (gcore) makes the sample dumps; the yara CLI is the benchmark's baseline.
+# gdb (gcore) makes the sample dumps; the yara CLI is the benchmark's baseline; puttygen and
+# gpg make real PPK and OpenPGP keys for the tests; libsnappy lets volatility3 read AVML images.
 system-deps:
 	@missing=""; \
 	command -v gcore >/dev/null || missing="$$missing gdb"; \
 	command -v yara >/dev/null || missing="$$missing yara"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v puttygen >/dev/null || missing="$$missing putty-tools"; \
+	command -v gpg >/dev/null || missing="$$missing gnupg"; \
+	ldconfig -p | grep -q 'libsnappy.so.1 ' || missing="$$missing libsnappy1v5"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

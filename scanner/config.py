@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MiB = 1024 * 1024
@@ -82,6 +82,9 @@ class ScanConfig:
     temp_dir: where container members are spooled (None: the system default).
     deep: also run the bounded brute-force searches for raw EC scalars and seeds
     of known keys (slower; see detectors.components).
+    keystore_passwords: passwords to open keystores with (--password-file), besides
+    the empty password and the public defaults (see keys.keystore); never in a repr.
+    baseline: a baseline file of accepted fingerprints (--baseline; see scanner.baseline).
     """
 
     paths: tuple[str, ...]
@@ -94,3 +97,5 @@ class ScanConfig:
     jobs: int = 2
     temp_dir: Path | None = None
     deep: bool = False
+    keystore_passwords: tuple[str, ...] = field(default=(), repr=False)
+    baseline: Path | None = None

@@ -42,3 +42,7 @@ class KnownKeyError(ConfigError):
 
 class ReportError(ScannerError):
     """A report could not be written."""
+
+
+class ScrubError(ScannerError):
+    """A dump could not be scrubbed (or its scrubbed copy still holds a key)."""

@@ -1,7 +1,8 @@
 """Findings stage: attribution to regions, severity, and de-duplication.
 
 Severity (issue #2): critical = the key's public half equals a known key;
-high = a valid unencrypted private key; medium = an encrypted private key;
+high = a valid unencrypted private key; medium = an encrypted private key or
+a keystore (PKCS#12, JKS, JCEKS; the keys of one that opens are findings too);
 low = a private key lying inside a file-backed mapping of a program or library
 (part of that file, not a secret the process leaked), unless it matches a
 known key; info = public keys and certificates (an inventory).
@@ -10,6 +11,7 @@ known key; info = public keys and certificates (an inventory).
 from __future__ import annotations
 
 import bisect
+import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -28,8 +30,25 @@ class KnownKeyRef:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """A baseline entry that matched a finding (see scanner.baseline).
+
+    active: True when it suppresses the finding; False when it has expired, so
+    the finding counts again and the report says which entry lapsed.
+    """
+
+    reason: str
+    expires: datetime.date | None
+    active: bool
+
+
+@dataclass(frozen=True)
 class Finding:
-    """One key at one place.  Holds no key material, only where and what."""
+    """One key at one place.  Holds no key material, only where and what.
+
+    suppression: the baseline entry for its fingerprint, if any; an active one
+    keeps the finding in the report but out of the gate.
+    """
 
     path: str
     format: str
@@ -47,6 +66,11 @@ class Finding:
     fingerprint: str | None
     known_key: KnownKeyRef | None
     severity: Severity
+    suppression: Suppression | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.suppression is not None and self.suppression.active
 
 
 @dataclass(frozen=True)
@@ -64,7 +88,7 @@ def severity_of(key: Key, module: str | None, known: KnownKey | None) -> Severit
         return Severity.CRITICAL
     if module is not None:
         return Severity.LOW
-    if key.kind is KeyKind.ENCRYPTED:
+    if key.kind in (KeyKind.ENCRYPTED, KeyKind.KEYSTORE):
         return Severity.MEDIUM
     return Severity.HIGH
 
@@ -84,10 +108,25 @@ class RegionMap:
         return region if offset < region.file_end else None
 
 
+def region_label(region: Region | None) -> str | None:
+    """What a finding calls its region: the reader's name (module, mapped file, thread
+    stack), else "anonymous rw-" for memory whose protection the dump gives (an ELF core's
+    anonymous PT_LOAD); None where neither is known (raw files, physical memory)."""
+    if region is None:
+        return None
+    if region.name:
+        return region.name
+    return f"anonymous {region.permissions}" if region.permissions else None
+
+
 def _identity(proven: ProvenCandidate) -> str | KeyKind:
     """Same fingerprint, same key, whatever the structure (a certificate and the
-    SubjectPublicKeyInfo inside it); keys without a fingerprint group by kind."""
-    return proven.key.fingerprint or proven.key.kind
+    SubjectPublicKeyInfo inside it); keys without a fingerprint group by kind,
+    except that an encrypted key inside a keystore is that store's own key bag,
+    which the keystore finding already reports."""
+    if proven.key.fingerprint:
+        return proven.key.fingerprint
+    return KeyKind.KEYSTORE if proven.key.kind is KeyKind.ENCRYPTED else proven.key.kind
 
 
 def dedupe(proven: Iterable[ProvenCandidate]) -> list[ProvenCandidate]:
@@ -147,7 +186,7 @@ def _finding(
         offset=candidate.offset,
         length=candidate.length,
         address=address,
-        region=region.name if region else None,
+        region=region_label(region),
         detector=candidate.detector,
         module=module,
         encoding=candidate.encoding,

@@ -8,11 +8,12 @@ then no input could be scanned meaningfully.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from scanner.baseline import apply_baseline, load_baseline, today_utc
 from scanner.config import ScanConfig
 from scanner.detectors import PARSERS
 from scanner.detectors.base import Candidate
@@ -23,8 +24,11 @@ from scanner.detectors.scan import ChunkScanner
 from scanner.errors import KeyProofError, ScannerError
 from scanner.findings import Finding, ProvenCandidate, build_findings
 from scanner.formats import reader_for
+from scanner.formats.base import Dump
+from scanner.keys.keystore import is_keystore, open_keystore
 from scanner.keys.known import KnownKeyIndex, load_known_keys
 from scanner.keys.prove import prove
+from scanner.progress import ScanProgress
 from scanner.report import InputResult, InputStatus, Report
 from scanner.sources import iter_inputs
 from scanner.sources.base import Blob, Skipped, Spool
@@ -34,27 +38,33 @@ BUILTIN_RULES = Path(__file__).resolve().parent.parent / "rules"
 
 @dataclass(frozen=True)
 class Scanned:
+    """One input's result and findings; `proven` keeps the candidates behind them
+    (with their payloads) for scrub, which must know what it wipes."""
+
     result: InputResult
     findings: tuple[Finding, ...]
+    proven: tuple[ProvenCandidate, ...] = field(default=(), repr=False)
 
 
 class Pipeline:
     """The engine, parsers and known keys a scan needs, built once per scan."""
 
-    def __init__(self, config: ScanConfig) -> None:
+    def __init__(self, config: ScanConfig, progress: ScanProgress | None = None) -> None:
         self.config = config
+        self.progress = progress
         rule_files = rule_files_in((BUILTIN_RULES, *config.rules_dirs))
         engine = build_engine(config.engine, rule_files)
         self.known: KnownKeyIndex = load_known_keys(config.known_keys)
         searches = _searches_for(self.known, SearchConfig(deep=config.deep))
         self.chunks = ChunkScanner(engine, PARSERS, config.chunk_size, config.jobs, searches)
+        self.baseline = load_baseline(config.baseline) if config.baseline else None
 
     def run(self, stdin: BinaryIO | None) -> Report:
         scanned = list(self._scan_all(stdin))
-        return Report(
-            inputs=tuple(s.result for s in scanned),
-            findings=tuple(f for s in scanned for f in s.findings),
-        )
+        findings = tuple(f for s in scanned for f in s.findings)
+        if self.baseline is not None:
+            findings = apply_baseline(findings, self.baseline, today_utc())
+        return Report(inputs=tuple(s.result for s in scanned), findings=findings)
 
     def _scan_all(self, stdin: BinaryIO | None) -> Iterator[Scanned]:
         config = self.config
@@ -70,13 +80,26 @@ class Pipeline:
                 leaf, chain = item
                 yield self.scan_leaf(leaf, tuple(chain.split("+")) if chain else ())
 
+    def _scan_regions(self, blob: Blob, dump: Dump) -> list[Candidate]:
+        if self.progress is None:
+            return self.chunks.scan_file(blob.file, dump.regions)
+        self.progress.input_started(blob.display_path, sum(r.size for r in dump.regions))
+        try:
+            return self.chunks.scan_file(blob.file, dump.regions, self.progress.scanned)
+        finally:
+            self.progress.input_finished()
+
+    def prove_all(self, candidates: Iterable[Candidate]) -> list[ProvenCandidate]:
+        """The candidates that prove, with the keys inside keystores that open."""
+        passwords = self.config.keystore_passwords
+        return [p for c in candidates for p in _proven(c, passwords)]
+
     def scan_leaf(self, blob: Blob, containers: tuple[str, ...]) -> Scanned:
         """Read one decoded blob's format, scan its regions, prove and attribute."""
         reader = reader_for(blob.head())
         try:
             dump = reader.read(blob.file, blob.size)
-            candidates = self.chunks.scan_file(blob.file, dump.regions)
-            proven = [p for p in map(_prove, candidates) if p is not None]
+            proven = self.prove_all(self._scan_regions(blob, dump))
         except Exception as error:
             message = _name_input(blob, _describe(error))
             result = InputResult(
@@ -91,9 +114,16 @@ class Pipeline:
             status = InputStatus.ERROR
             error_text = _name_input(blob, "partly unreadable: " + "; ".join(dump.defects))
         result = InputResult(
-            blob.display_path, dump.format, blob.size, status, error_text, containers
+            blob.display_path,
+            dump.format,
+            blob.size,
+            status,
+            error_text,
+            containers,
+            dump.process_name,
+            dump.pid,
         )
-        return Scanned(result, tuple(findings))
+        return Scanned(result, tuple(findings), tuple(proven))
 
 
 def _searches_for(known: KnownKeyIndex, config: SearchConfig) -> list[ComponentSearch]:
@@ -104,6 +134,26 @@ def _searches_for(known: KnownKeyIndex, config: SearchConfig) -> list[ComponentS
     from scanner.detectors.components.registry import build_searches  # noqa: PLC0415
 
     return build_searches(known, config)
+
+
+def _proven(candidate: Candidate, passwords: tuple[str, ...]) -> Iterator[ProvenCandidate]:
+    """The candidate's key; for a keystore that opens, the store (its encoding saying
+    how it opened) and every private key inside it, at the store's offset."""
+    proven = _prove(candidate)
+    if proven is None:
+        return
+    if not is_keystore(candidate.payload.kind):
+        yield proven
+        return
+    opened = open_keystore(candidate.payload, passwords)
+    if opened.encoding is None:
+        yield proven
+        return
+    yield replace(proven, candidate=replace(candidate, encoding=opened.encoding))
+    for inner in opened.private_keys:
+        inner_proven = _prove(replace(candidate, encoding=inner.encoding, payload=inner.payload))
+        if inner_proven is not None:
+            yield inner_proven
 
 
 def _prove(candidate: Candidate) -> ProvenCandidate | None:
@@ -143,9 +193,11 @@ def _skipped(item: Skipped) -> Scanned:
     return Scanned(result, ())
 
 
-def scan(config: ScanConfig, stdin: BinaryIO | None = None) -> Report:
+def scan(
+    config: ScanConfig, stdin: BinaryIO | None = None, progress: ScanProgress | None = None
+) -> Report:
     """Scan every input of `config`; raise ConfigError only for unusable options."""
-    return Pipeline(config).run(stdin)
+    return Pipeline(config, progress).run(stdin)
 
 
 __all__ = ["Pipeline", "scan"]

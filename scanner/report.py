@@ -21,6 +21,8 @@ class InputResult:
 
     containers: the container layers it was unpacked from, outermost first.
     error: why it could not be (wholly) scanned; None when status is ok.
+    process, pid: the dumped process, where the format records it (ELF cores,
+    minidumps).
     """
 
     path: str
@@ -29,6 +31,8 @@ class InputResult:
     status: InputStatus
     error: str | None = None
     containers: tuple[str, ...] = ()
+    process: str | None = None
+    pid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,11 @@ class Report:
     tool_version: str = __version__
 
     def summary(self) -> dict[str, int]:
+        """Findings per severity; those a baseline suppresses are counted apart."""
         counts = {severity.value: 0 for severity in Severity}
+        counts["suppressed"] = 0
         for finding in self.findings:
-            counts[finding.severity.value] += 1
+            counts["suppressed" if finding.suppressed else finding.severity.value] += 1
         return counts
 
     @property
@@ -56,10 +62,12 @@ class GateDecision(enum.Enum):
 
 
 def gate(report: Report, fail_on: FailOn) -> GateDecision:
-    """Fail closed: an input that could not be scanned never passes."""
+    """Fail closed: an input that could not be scanned never passes.  Findings a
+    baseline suppresses do not count; expired entries suppress nothing."""
     threshold = fail_on.severity
     if threshold is not None and any(
-        finding.severity.rank >= threshold.rank for finding in report.findings
+        finding.severity.rank >= threshold.rank and not finding.suppressed
+        for finding in report.findings
     ):
         return GateDecision.FINDINGS
     if not report.complete or not report.inputs:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+
 import pytest
 
 from scanner.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_PASS, exit_code, parse_size
 from scanner.config import FailOn, Severity
-from scanner.findings import Finding
+from scanner.findings import Finding, Suppression
 from scanner.keys.base import KeyKind
 from scanner.report import GateDecision, InputResult, InputStatus, Report, gate
 
@@ -75,7 +78,26 @@ def test_severity_ranks_are_strictly_ordered() -> None:
 
 def test_summary_counts_every_severity() -> None:
     report = Report((OK,), (finding(Severity.HIGH), finding(Severity.HIGH), finding(Severity.INFO)))
-    assert report.summary() == {"info": 1, "low": 0, "medium": 0, "high": 2, "critical": 0}
+    assert report.summary() == {
+        "info": 1,
+        "low": 0,
+        "medium": 0,
+        "high": 2,
+        "critical": 0,
+        "suppressed": 0,
+    }
+
+
+def test_suppressed_findings_are_counted_apart_and_do_not_gate() -> None:
+    accepted = Suppression("test key", None, active=True)
+    lapsed = Suppression("test key", datetime.date(2020, 1, 1), active=False)
+    suppressed = dataclasses.replace(finding(Severity.CRITICAL), suppression=accepted)
+    report = Report((OK,), (suppressed, finding(Severity.INFO)))
+    assert report.summary()["suppressed"] == 1
+    assert report.summary()["critical"] == 0
+    assert gate(report, FailOn.LOW) is GateDecision.CLEAN
+    expired = dataclasses.replace(finding(Severity.CRITICAL), suppression=lapsed)
+    assert gate(Report((OK,), (expired,)), FailOn.HIGH) is GateDecision.FINDINGS
 
 
 @pytest.mark.parametrize(

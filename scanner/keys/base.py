@@ -24,6 +24,9 @@ class PayloadKind(enum.Enum):
     ENCRYPTED_PKCS8 = "encrypted-pkcs8"  # RFC 5208 EncryptedPrivateKeyInfo (DER)
     LEGACY_ENCRYPTED_PEM = "legacy-encrypted-pem"  # RFC 1421 Proc-Type/DEK-Info body (DER)
     OPENSSH_PRIVATE = "openssh-private"  # PROTOCOL.key openssh-key-v1 blob
+    # An encrypted key stored beside its public half in the clear (PuTTY PPK,
+    # OpenPGP Secret-Key packet): the SPKI (DER) of that public half.
+    ENCRYPTED_SPKI = "encrypted-spki"
     SPKI = "spki"  # RFC 5280 SubjectPublicKeyInfo (DER)
     PKCS1_PUBLIC = "pkcs1-public"  # RFC 8017 A.1.1 RSAPublicKey (DER)
     X509_CERTIFICATE = "x509-certificate"  # RFC 5280 Certificate (DER)
@@ -31,6 +34,10 @@ class PayloadKind(enum.Enum):
     RSA_FACTOR = "rsa-factor"  # a prime factor of the known modulus, big-endian bytes
     EC_SCALAR = "ec-scalar"  # the private scalar d of the known point, big-endian bytes
     ECX_SEED = "ecx-seed"  # the Ed25519/X25519/Ed448/X448 private key bytes (RFC 8032/7748)
+    # Keystores, cut out whole; scanner.keys.keystore opens them with the scan's passwords:
+    PKCS12 = "pkcs12"  # RFC 7292 PFX (BER)
+    JKS = "jks"  # Sun JavaKeyStore, magic 0xFEEDFEED
+    JCEKS = "jceks"  # SunJCE JceKeyStore, magic 0xCECECECE
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class KeyKind(enum.Enum):
     ENCRYPTED = "encrypted-private-key"
     PUBLIC = "public-key"
     CERTIFICATE = "certificate"
+    KEYSTORE = "keystore"  # a PKCS#12, JKS or JCEKS store; its keys are findings of their own
 
 
 @dataclass(frozen=True)

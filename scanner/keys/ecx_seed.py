@@ -31,7 +31,7 @@ def prove_ecx_seed(payload: Payload) -> Key:
         raise KeyProofError(f"raw private key found for a known {algorithm} key")
     if len(payload.data) != length:
         raise KeyProofError(f"{algorithm} private key is not {length} bytes long")
-    private_key = _load(known, payload.data)
+    private_key = load_raw_private_key(known, payload.data)
     if private_key.public_key() != known:
         raise KeyProofError(f"{algorithm} private key derives a different public key")
     if not _works_with(private_key, known):
@@ -39,7 +39,8 @@ def prove_ecx_seed(payload: Payload) -> Key:
     return key_for(KeyKind.PRIVATE, known)
 
 
-def _load(known: PublicKeyTypes, private: bytes) -> PrivateKeyTypes:
+def load_raw_private_key(known: PublicKeyTypes, private: bytes) -> PrivateKeyTypes:
+    """The private key of the known key's algorithm from its raw bytes."""
     if isinstance(known, ed25519.Ed25519PublicKey):
         return ed25519.Ed25519PrivateKey.from_private_bytes(private)
     if isinstance(known, x25519.X25519PublicKey):

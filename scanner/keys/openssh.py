@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from scanner.errors import KeyProofError
 from scanner.keys.base import Key, KeyKind
@@ -114,13 +114,7 @@ def prove_openssh(blob: bytes) -> Key:
 def _prove_unencrypted(blob: bytes, parsed: OpensshKeyBlob) -> Key:
     if parsed.kdf != _NONE or parsed.kdf_options:
         raise KeyProofError("unencrypted OpenSSH key names a key derivation function")
-    armored = _ARMOR_BEGIN + base64.encodebytes(blob) + _ARMOR_END
-    try:
-        private_key = serialization.load_ssh_private_key(
-            armored, password=None, unsafe_skip_rsa_key_validation=True
-        )
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise KeyProofError("OpenSSH private key does not load") from None
+    private_key = load_unencrypted_openssh(blob)
     if public_key_blob(private_key.public_key()) != parsed.public_key:
         raise KeyProofError("OpenSSH private key does not match its header public key")
     check_private_key(private_key, stated_points=())
@@ -151,3 +145,14 @@ def _load_public_blob(blob: bytes) -> PublicKeyTypes:
         return serialization.load_ssh_public_key(key_type + b" " + base64.b64encode(blob))
     except (ValueError, UnsupportedAlgorithm):
         raise KeyProofError("OpenSSH header public key does not load") from None
+
+
+def load_unencrypted_openssh(blob: bytes) -> PrivateKeyTypes:
+    """The private key of an unencrypted openssh-key-v1 blob, loaded by `cryptography`."""
+    armored = _ARMOR_BEGIN + base64.encodebytes(blob) + _ARMOR_END
+    try:
+        return serialization.load_ssh_private_key(
+            armored, password=None, unsafe_skip_rsa_key_validation=True
+        )
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise KeyProofError("OpenSSH private key does not load") from None

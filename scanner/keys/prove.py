@@ -48,6 +48,8 @@ from scanner.keys.checks import check_private_key
 from scanner.keys.describe import key_for
 from scanner.keys.ec import CURVES, check_ec_private_key, point_matches_size
 from scanner.keys.encrypted import prove_encrypted_pkcs8, prove_legacy_encrypted_pem
+from scanner.keys.encrypted_spki import prove_encrypted_spki
+from scanner.keys.keystore import prove_keystore
 from scanner.keys.openssh import prove_openssh
 from scanner.keys.recovered import prove_recovered
 
@@ -67,7 +69,7 @@ def prove(payload: Payload) -> Key:
         raise KeyProofError(f"malformed {payload.kind.value}: {error}") from None
 
 
-def _prove_kind(payload: Payload) -> Key:  # noqa: PLR0911 - one return per PayloadKind
+def _prove_kind(payload: Payload) -> Key:  # noqa: PLR0911, PLR0912 - one case per PayloadKind
     data = payload.data
     match payload.kind:
         case PayloadKind.PKCS1_PRIVATE:
@@ -84,6 +86,8 @@ def _prove_kind(payload: Payload) -> Key:  # noqa: PLR0911 - one return per Payl
             return prove_legacy_encrypted_pem(data, payload.algorithm_hint)
         case PayloadKind.OPENSSH_PRIVATE:
             return prove_openssh(data)
+        case PayloadKind.ENCRYPTED_SPKI:
+            return prove_encrypted_spki(data)
         case PayloadKind.SPKI:
             return _prove_public(data, subject_public_key_info_end)
         case PayloadKind.PKCS1_PUBLIC:
@@ -92,6 +96,8 @@ def _prove_kind(payload: Payload) -> Key:  # noqa: PLR0911 - one return per Payl
             return _prove_certificate(data)
         case PayloadKind.RSA_FACTOR | PayloadKind.EC_SCALAR | PayloadKind.ECX_SEED:
             return prove_recovered(payload)
+        case PayloadKind.PKCS12 | PayloadKind.JKS | PayloadKind.JCEKS:
+            return prove_keystore(payload)
         case _:
             assert_never(payload.kind)
 

@@ -28,13 +28,17 @@ PROOF_MESSAGE = b"dumpguard: proof of possession of a recovered RSA private key"
 
 def prove_rsa_factor(payload: Payload) -> Key:
     known = _known_rsa_key(payload)
-    public = known.public_numbers()
+    _check_signature(rebuild_rsa_key(payload), known)
+    return key_for(KeyKind.PRIVATE, known)
+
+
+def rebuild_rsa_key(payload: Payload) -> rsa.RSAPrivateKey:
+    """The private key the factor and the known modulus make (not yet signature-checked)."""
+    public = _known_rsa_key(payload).public_numbers()
     factor = int.from_bytes(payload.data, "big")
     if not 1 < factor < public.n or public.n % factor:
         raise KeyProofError("number is not a factor of the known RSA modulus")
-    private_key = _private_key(factor, public)
-    _check_signature(private_key, known)
-    return key_for(KeyKind.PRIVATE, known)
+    return _private_key(factor, public)
 
 
 def _known_rsa_key(payload: Payload) -> rsa.RSAPublicKey:

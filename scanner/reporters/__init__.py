@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from scanner.atomic import atomic_text
 from scanner.config import OutputFormat
-from scanner.errors import ReportError
 from scanner.report import Report
 from scanner.reporters.base import Reporter
 from scanner.reporters.json import JsonReporter
@@ -26,27 +23,11 @@ REPORTERS: dict[OutputFormat, Reporter] = {
 
 
 def write_report(report: Report, output_format: OutputFormat, output: Path | None) -> None:
-    """Print to stdout, or write `output` atomically (temp file beside it, fsync, rename)."""
+    """Print to stdout, or write `output` atomically (see scanner.atomic)."""
     reporter = REPORTERS[output_format]
     if output is None:
         reporter.write(report, sys.stdout)
         sys.stdout.flush()
         return
-    directory = output.parent if str(output.parent) else Path(".")
-    try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
-    except OSError as error:
-        raise ReportError(f"{output}: cannot write report: {error.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            reporter.write(report, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, output)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise ReportError(f"{output}: cannot write report: {error.strerror}") from None
-
-
-__all__ = ["REPORTERS", "Reporter", "write_report"]
+    with atomic_text(output, "report") as stream:
+        reporter.write(report, stream)

@@ -11,7 +11,6 @@ from typing import ClassVar, TextIO
 
 from scanner.config import OutputFormat, Severity
 from scanner.findings import Finding
-from scanner.keys.base import KeyKind
 from scanner.report import InputResult, Report
 
 REPORT_VERSION = 1
@@ -37,6 +36,8 @@ def input_record(result: InputResult) -> dict[str, object]:
         "status": result.status.value,
         "error": result.error,
         "containers": list(result.containers),
+        "process": result.process,
+        "pid": result.pid,
     }
 
 
@@ -59,6 +60,19 @@ def finding_record(finding: Finding) -> dict[str, object]:
         "fingerprint": finding.fingerprint,
         "known_key": {"id": known.id, "source": known.source} if known else None,
         "severity": finding.severity.value,
+        "suppressed": finding.suppressed,
+        "suppression": _suppression_record(finding),
+    }
+
+
+def _suppression_record(finding: Finding) -> dict[str, object] | None:
+    suppression = finding.suppression
+    if suppression is None:
+        return None
+    return {
+        "reason": suppression.reason,
+        "expires": suppression.expires.isoformat() if suppression.expires else None,
+        "expired": not suppression.active,
     }
 
 
@@ -105,22 +119,23 @@ def key_name(finding: Finding) -> str:
 def finding_sentence(finding: Finding) -> str:
     """One line: what was found, how it was stored, where, and why it matters.
 
-    "RSA-2048 private-key of known key kid=ab12, recovered from little-endian
-    limbs in anonymous rw- at 0x7f..: its public half is a known key: ..."
+    "RSA-2048 private key of known key kid=ab12, recovered from little-endian
+    limbs in anonymous rw-: its public half is a known key: ..."
     """
-    what = f"{key_name(finding)} {finding.kind.value}"
+    what = f"{key_name(finding)} {finding.kind.value.replace('-', ' ')}"
     if finding.known_key:
         what += f" of known key {finding.known_key.id}"
     if finding.detector in _RECOVERING_DETECTORS:
         how = f"recovered from {_LAYOUT_WORDS.get(finding.encoding, finding.encoding)}"
     else:
         how = f"stored as {finding.detector} ({finding.encoding})"
-    if finding.address is not None:
-        where = f"in {finding.module or finding.region or 'anonymous memory'}"
-        where += f" at 0x{finding.address:x}"
-    else:
-        where = f"at offset 0x{finding.offset:x}"
     why = _WHY[finding.severity]
-    if finding.kind is KeyKind.ENCRYPTED and finding.severity is Severity.MEDIUM:
-        why = "an encrypted private key, " + why
-    return f"{what}, {how}, {where}: {why}"
+    if finding.suppression is not None:
+        expires = finding.suppression.expires
+        state = "suppressed by baseline" if finding.suppression.active else "baseline entry expired"
+        why += f" ({state}: {finding.suppression.reason}"
+        why += f", expires {expires.isoformat()})" if expires else ")"
+    if finding.address is None:  # a file, not process memory: where is the offset
+        return f"{what}, {how}: {why}"
+    where = finding.module or finding.region or "anonymous memory"
+    return f"{what}, {how} in {where}: {why}"

@@ -11,11 +11,14 @@ Mapping (SARIF 2.1.0 sections in brackets):
   one sentence what was found and why it matters; the location is the dump
   file (its outermost file on disk when the finding is inside an archive)
   with a byte region (`byteOffset`/`byteLength`, 3.30.13-14, offsets in the
-  decoded dump) and, for process memory, an `address` [3.32] with the
+  decoded dump; `startLine` 1 too, which GitHub requires of every result)
+  and, for process memory, an `address` [3.32] with the
   virtual or physical address, the region as `name` and the module as
   `fullyQualifiedName`.  `partialFingerprints` holds the key fingerprint, so
   a key stays one alert across runs; properties carry the report-contract
   fields (fingerprint, known key id, encoding...), never key material.
+* suppressions [3.35]: a finding a baseline accepts keeps its result, with an
+  external, accepted suppression and the entry's reason as justification.
 * invocations[0] [3.20]: `executionSuccessful` is false when an input could
   not be scanned, and each such input is a `toolExecutionNotification` with
   level error naming it: a gate that reads SARIF fails closed too.
@@ -160,13 +163,24 @@ def _result(finding: Finding, rule_index: int) -> dict[str, object]:
     }
     if finding.fingerprint:
         result["partialFingerprints"] = {"keyFingerprint/v1": finding.fingerprint}
+    if finding.suppressed and finding.suppression is not None:
+        # 3.35: an accepted finding stays in the log, marked as such.
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": finding.suppression.reason}
+        ]
     return result
 
 
 def _physical_location(finding: Finding) -> dict[str, object]:
     location: dict[str, object] = {
         "artifactLocation": artifact_location(finding.path),
-        "region": {"byteOffset": finding.offset, "byteLength": max(1, finding.length)},
+        # GitHub code scanning shows a result only with region.startLine; a dump has no
+        # lines, so the byte region (3.30.13-14) is the location and line 1 the anchor.
+        "region": {
+            "startLine": 1,
+            "byteOffset": finding.offset,
+            "byteLength": max(1, finding.length),
+        },
     }
     if finding.address is not None:
         address: dict[str, object] = {

@@ -64,7 +64,7 @@ def _describe_member_error(error: Exception) -> str | None:
     return _describe(error) if isinstance(error, _MEMBER_ERRORS) else None
 
 
-def _is_symlink(info: zipfile.ZipInfo) -> bool:
+def is_symlink(info: zipfile.ZipInfo) -> bool:
     return info.create_system == _UNIX_CREATOR and stat.S_ISLNK(info.external_attr >> 16)
 
 
@@ -93,7 +93,7 @@ class Zip(Container):
                 ) from None
             with archive:
                 for info in archive.infolist():
-                    if not info.is_dir() and not _is_symlink(info):
+                    if not info.is_dir() and not is_symlink(info):
                         yield self._spool_member(archive, info, blob, spool)
 
     def _spool_member(

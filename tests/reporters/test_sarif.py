@@ -35,16 +35,21 @@ def sarif_of(*args: str | Path, cwd: Path | None = None) -> tuple[int, dict[str,
 
 
 @pytest.fixture(scope="module")
-def dumps_log(samples_out: Path) -> tuple[int, dict[str, Any]]:
-    """Relative paths, run from the samples directory, with a corrupt input beside them."""
-    broken = samples_out / "broken.core"
-    good_core = (samples_out / "dumps" / "python-pem.core").read_bytes()
-    broken.write_bytes(good_core[:3000])  # an ELF core cut inside its program headers
+def broken_core(samples_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ELF core cut inside its program headers (kept out of the shared samples)."""
+    broken = tmp_path_factory.mktemp("sarif") / "broken.core"
+    broken.write_bytes((samples_out / "dumps" / "python-pem.core").read_bytes()[:3000])
+    return broken
+
+
+@pytest.fixture(scope="module")
+def dumps_log(samples_out: Path, broken_core: Path) -> tuple[int, dict[str, Any]]:
+    """Relative paths, run from the samples directory, and a corrupt input given absolute."""
     return sarif_of(
         "dumps",
         "dumps-raw",
         "planted/pem-utf16le.bin",
-        "broken.core",
+        broken_core,
         "--known-keys",
         "known-keys",
         "--known-keys",
@@ -92,6 +97,7 @@ def test_critical_findings_are_errors_with_known_key_and_address(
         assert location["artifactLocation"]["uriBaseId"] == "SRCROOT"
         assert location["artifactLocation"]["uri"].startswith("dumps")
         assert location["region"]["byteLength"] > 0
+        assert location["region"]["startLine"] == 1  # GitHub code scanning requires it
         # Process dumps: the virtual address and the region are in the location.
         assert location["address"]["absoluteAddress"] > 0
         assert location["address"]["name"]
@@ -131,7 +137,7 @@ def test_python_pem_core_result_is_where_the_json_report_says(samples_out: Path)
 
 
 def test_unscanned_input_is_a_tool_execution_notification(
-    dumps_log: tuple[int, dict[str, Any]],
+    dumps_log: tuple[int, dict[str, Any]], broken_core: Path
 ) -> None:
     code, log = dumps_log
     assert code == 1  # findings decide the exit code; the cut core alone would give 2
@@ -141,7 +147,7 @@ def test_unscanned_input_is_a_tool_execution_notification(
     assert notice["level"] == "error"
     assert "broken.core" in notice["message"]["text"]
     uri = notice["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-    assert uri == "broken.core"
+    assert uri == "file://" + str(broken_core)
 
 
 def test_clean_dump_gives_an_empty_successful_run(
