@@ -8,6 +8,7 @@ then no input could be scanned meaningfully.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,7 +34,17 @@ from scanner.report import InputResult, InputStatus, Report
 from scanner.sources import iter_inputs
 from scanner.sources.base import Blob, Skipped, Spool
 
-BUILTIN_RULES = Path(__file__).resolve().parent.parent / "rules"
+
+def _builtin_rules() -> Path:
+    """rules/ of the source tree (a checkout or an editable install), else the copy a
+    wheel installs under <prefix>/share/dumpguard/rules (pyproject data-files)."""
+    checkout = Path(__file__).resolve().parent.parent / "rules"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "dumpguard" / "rules"
+
+
+BUILTIN_RULES = _builtin_rules()
 
 
 @dataclass(frozen=True)
