@@ -211,3 +211,23 @@ def test_scrub_output_holds_no_key_material(samples_out: Path, tmp_path: Path) -
         assert key.fingerprint in run.stdout
         for secret in key.secret_strings():
             assert secret not in run.stdout + run.stderr
+
+
+def test_a_copy_that_still_holds_a_key_is_never_written(
+    samples_out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final scan is the guarantee: if wiping missed anything (here the wipe plan is
+    emptied), scrub fails with the fingerprints left and writes nothing."""
+    import scanner.scrub.run as scrub_run
+    from scanner.config import ScanConfig, Severity
+    from scanner.errors import ScrubError
+    from scanner.scrub.wipe import WipePlan
+
+    monkeypatch.setattr(scrub_run, "plan_wipe", lambda file, findings, proven: WipePlan((), ()))
+    source = samples_out / "planted" / "pem-pkcs1-rsa.bin"
+    out = tmp_path / "out.bin"
+    config = scrub_run.ScrubConfig(source, out, ScanConfig(paths=()), Severity.HIGH)
+    with pytest.raises(ScrubError, match="still holds 1 finding") as raised:
+        scrub_run.scrub(config)
+    assert "sha256:" in str(raised.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
