@@ -405,10 +405,12 @@ def _print_inspection_tables(inspected: list[Inspected]) -> None:
             console.print(f"[bold red]{item.path}[/]: {item.error}")
             continue
         view = item.view
-        console.print(
-            f"[bold]{item.path}[/]: {view['format']}, process {view.get('process_name')}, "
-            f"pid {view.get('pid')}"
-        )
+        facts = [str(view["format"])]
+        if view.get("process_name") is not None:
+            facts.append(f"process {view['process_name']}")
+        if view.get("pid") is not None:
+            facts.append(f"pid {view['pid']}")
+        console.print(f"[bold]{item.path}[/]: {', '.join(facts)}")
         if view.get("layers"):
             console.print(f"volatility3 layers: {view['layers']}")
         table = Table("file offset", "address", "size", "perms", "name")
