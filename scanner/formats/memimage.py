@@ -37,8 +37,10 @@ the package (the crash-dump and ELF layers need their bundled JSON type
 tables).  No symbol download, no plugin; its loggers are silenced.
 
 Hostile input: the counts volatility3 trusts (crash-dump runs and bitmap
-size) are checked against the header and the file size first; every error
-of volatility3 becomes one FormatError line naming the file.
+size) are checked against the header and the file size first, and AVML's
+snappy frames are walked first where volatility3's walk would never end (a
+cut file, a block stored uncompressed); every error of volatility3 becomes
+one FormatError line naming the file.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from scanner.errors import FormatError, ScannerError
 from scanner.formats.base import Dump, DumpReader, Region, cap_defects, clip_to_file
@@ -236,6 +238,97 @@ def check_bitmap_size(path: Path, header: bytes, layout: CrashLayout, size: int)
         )
 
 
+# AVML block (microsoft/avml image.rs): {u32 magic, u32 version, u64 start, u64 end
+# (inclusive), u64 padding}, a snappy framing-format stream, a u64 of the stream's length.
+AVML_HEADER = struct.Struct("<IIQQQ")
+AVML_TRAILER = 8
+# Snappy framing format (framing_format.txt 4.2, 4.3): {u8 type, u24 length} then, in a
+# data chunk, a u32 masked CRC-32C and the data: compressed behind a varint preamble
+# holding the decoded length, or stored; either decodes to at most 64 KiB.
+SNAPPY_COMPRESSED, SNAPPY_UNCOMPRESSED, SNAPPY_LAST_UNSKIPPABLE = 0x00, 0x01, 0x7F
+SNAPPY_FRAME_HEADER, SNAPPY_CRC, SNAPPY_VARINT_MAX = 4, 4, 5
+SNAPPY_MAX_CHUNK = 0x10000
+
+
+def check_avml(path: Path, size: int) -> None:
+    """Refuse AVML blocks volatility3's AVMLLayer would walk forever or without bound.
+
+    The layer (AVMLLayer._load_segments) reads a block's snappy stream as
+    (end - start) file bytes after its header, never the file's last byte,
+    and walks the frames in that window until they have decoded
+    end - start + 1 bytes.  A stream longer than the window (a block whose
+    64 KiB chunks are all stored uncompressed, as avml stores incompressible
+    memory) or cut short never reaches that count, and the walk never ends.
+    The same walk is done here first, on frame headers only; a chunk that
+    claims to decode to more than 64 KiB is refused too (the layer allocates
+    whatever length a chunk claims).
+    """
+    last_byte = size - 1  # the layer's FileLayer.maximum_address
+    with path.open("rb") as stream:
+        block_offset = 0
+        while block_offset + SNAPPY_FRAME_HEADER < last_byte:  # the layer's own loop
+            stream.seek(block_offset)
+            header = stream.read(AVML_HEADER.size)
+            if len(header) < AVML_HEADER.size or not header.startswith(AVML_HEAD):
+                return  # the layer refuses a cut or foreign header itself
+            _, _, start, end, _ = AVML_HEADER.unpack(header)
+            label = f"{path}: AVML block at 0x{block_offset:x} (physical 0x{start:x}-0x{end:x})"
+            if end < start:
+                raise FormatError(f"{label} ends before it starts")
+            data_start = block_offset + AVML_HEADER.size
+            window = min(end - start, last_byte - data_start)
+            used = walk_snappy_frames(stream, label, data_start, window, end - start + 1)
+            block_offset = data_start + used + AVML_TRAILER
+
+
+def walk_snappy_frames(
+    stream: BinaryIO, label: str, data_start: int, window: int, wanted: int
+) -> int:
+    """The window bytes the layer's frame walk consumes to decode `wanted` bytes; a frame
+    the layer raises on ends the walk early (the layer reports it)."""
+    position = decoded = 0
+    while decoded < wanted:
+        if position + SNAPPY_FRAME_HEADER >= window:
+            raise FormatError(
+                f"{label} does not decode within the 0x{max(window, 0):x} stream bytes "
+                "volatility3's AVML layer reads for it (stored uncompressed, or cut short); "
+                "volatility3 cannot read this image"
+            )
+        stream.seek(data_start + position)
+        head = stream.read(SNAPPY_FRAME_HEADER + SNAPPY_CRC + SNAPPY_VARINT_MAX)
+        chunk_type, length = head[0], int.from_bytes(head[1:4], "little")
+        data_offset = position + SNAPPY_FRAME_HEADER + SNAPPY_CRC
+        if chunk_type == SNAPPY_COMPRESSED:
+            chunk_size = snappy_preamble(head[SNAPPY_FRAME_HEADER + SNAPPY_CRC :])
+        elif chunk_type == SNAPPY_UNCOMPRESSED:
+            # the layer slices the chunk out of its window, cut where the window ends
+            chunk_size = max(0, min(position + SNAPPY_FRAME_HEADER + length, window) - data_offset)
+        elif chunk_type <= SNAPPY_LAST_UNSKIPPABLE:
+            return position  # a reserved unskippable chunk
+        else:
+            chunk_size = 0  # stream identifier, padding, skippable chunks
+        if chunk_size is None:
+            return position  # a corrupt snappy preamble
+        if chunk_size > SNAPPY_MAX_CHUNK:
+            raise FormatError(
+                f"{label}: snappy chunk at 0x{data_start + position:x} claims to decode to "
+                f"0x{chunk_size:x} bytes; the framing format allows 0x{SNAPPY_MAX_CHUNK:x}"
+            )
+        decoded += chunk_size
+        position += SNAPPY_FRAME_HEADER + length
+    return position
+
+
+def snappy_preamble(data: bytes) -> int | None:
+    """The decoded length a snappy block starts with (little-endian base-128 varint)."""
+    value = 0
+    for index, byte in enumerate(data[:SNAPPY_VARINT_MAX]):
+        value |= (byte & 0x7F) << (7 * index)
+        if byte < 0x80:
+            return value
+    return None
+
+
 @dataclass(frozen=True)
 class Volatility:
     """The parts of volatility3 this reader uses, imported once (see `volatility`)."""
@@ -350,6 +443,8 @@ def precheck(kind: ImageKind, path: Path, size: int) -> None:
             f"{path}: AVML image not scanned: volatility3 reads AVML's snappy-compressed "
             "pages with the system snappy library (libsnappy.so.1), which is not installed"
         )
+    if kind is ImageKind.AVML:
+        check_avml(path, size)
     if kind is ImageKind.WINDOWS_CRASH:
         check_crash_dump(path, size)
 

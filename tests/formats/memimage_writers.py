@@ -6,9 +6,16 @@ them out as the published format stores them:
 * LiME: lime_mem_range_header {u32 magic 0x4C694D45, u32 version 1, u64
   s_addr, u64 e_addr (inclusive), u8 reserved[8]} before each range's bytes
   (LiME's doc/README.md "LiME Memory Range Header Version 1").
-* AVML: the same header with magic 0x4C4D5641, version 2, the bytes as a
-  snappy framing-format stream (here one uncompressed-data chunk) and an
-  8-byte trailer (microsoft/avml "format.md").
+* AVML, as microsoft/avml's image.rs writes it: each range cut into blocks of
+  at most 16 MiB (MAX_BLOCK_SIZE), all-zero blocks left out; per block the
+  LiME header with magic 0x4C4D5641 and version 2, the bytes as a snappy
+  framing-format stream (google/snappy framing_format.txt: stream identifier,
+  then one chunk per 64 KiB with the masked CRC-32C of its bytes, compressed
+  (type 0x00) where that saves at least 1/8, as the `snap` crate's
+  FrameEncoder decides, else stored (type 0x01)) and a u64 of the stream's
+  length.  The compressed chunks are real snappy: the system libsnappy.so.1's
+  snappy_compress (ctypes; the library volatility3 decompresses with).
+  Without that library every chunk is stored uncompressed.
 * Windows crash dumps: DUMP_HEADER64 ("PAGE" "DU64", two pages, unused bytes
   filled with "PAGE" as the kernel does), PHYSICAL_MEMORY_DESCRIPTOR64 at
   0x88 {ULONG NumberOfRuns; ULONG64 NumberOfPages; PHYSICAL_MEMORY_RUN64
@@ -32,8 +39,9 @@ them out as the published format stores them:
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import struct
-import zlib
 from collections.abc import Sequence
 
 PAGE = 0x1000
@@ -47,25 +55,89 @@ def lime(ranges: Ranges) -> bytes:
     return bytes(out)
 
 
+AVML_BLOCK = 0x1000 * 0x1000  # avml image.rs MAX_BLOCK_SIZE
+SNAPPY_CHUNK = 0x10000  # framing_format.txt 4.2/4.3: at most 65536 bytes per chunk
+SNAPPY_COMPRESSED, SNAPPY_UNCOMPRESSED, SNAPPY_STREAM_ID = 0x00, 0x01, 0xFF
+
+
 def avml(ranges: Ranges) -> bytes:
     out = bytearray()
     for start, data in ranges:
-        stream = snappy_frame(b"\xff", b"sNaPpY") + snappy_frame(
-            b"\x01", masked_crc32c(data) + data
-        )
-        header = struct.pack("<IIQQQ", 0x4C4D5641, 2, start, start + len(data) - 1, 0)
-        out += header + stream + struct.pack("<Q", len(stream))
+        for block_start in range(0, len(data), AVML_BLOCK):
+            block = data[block_start : block_start + AVML_BLOCK]
+            if not any(block):
+                continue  # image.rs copy_if_nonzero
+            first = start + block_start
+            stream = snappy_stream(block)
+            out += struct.pack("<IIQQQ", 0x4C4D5641, 2, first, first + len(block) - 1, 0)
+            out += stream + struct.pack("<Q", len(stream))
     return bytes(out)
 
 
-def snappy_frame(chunk_type: bytes, body: bytes) -> bytes:
-    return chunk_type + len(body).to_bytes(3, "little") + body
+def snappy_stream(data: bytes) -> bytes:
+    """The framing format as snap's FrameEncoder writes it (see the module docstring)."""
+    out = bytearray(snappy_frame(SNAPPY_STREAM_ID, b"sNaPpY"))
+    for chunk_start in range(0, len(data), SNAPPY_CHUNK):
+        chunk = data[chunk_start : chunk_start + SNAPPY_CHUNK]
+        compressed = snappy_compress(chunk)
+        if compressed is not None and len(compressed) < len(chunk) - len(chunk) // 8:
+            out += snappy_frame(SNAPPY_COMPRESSED, masked_crc32c(chunk) + compressed)
+        else:
+            out += snappy_frame(SNAPPY_UNCOMPRESSED, masked_crc32c(chunk) + chunk)
+    return bytes(out)
+
+
+def snappy_frame(chunk_type: int, body: bytes) -> bytes:
+    return bytes([chunk_type]) + len(body).to_bytes(3, "little") + body
+
+
+@functools.cache
+def snappy_library() -> ctypes.CDLL | None:
+    try:
+        library = ctypes.CDLL("libsnappy.so.1")
+    except OSError:
+        return None
+    library.snappy_max_compressed_length.restype = ctypes.c_size_t
+    library.snappy_max_compressed_length.argtypes = [ctypes.c_size_t]
+    return library
+
+
+def snappy_compress(data: bytes) -> bytes | None:
+    """snappy-c.h snappy_compress, or None without the library."""
+    library = snappy_library()
+    if library is None:
+        return None
+    length = ctypes.c_size_t(library.snappy_max_compressed_length(len(data)))
+    out = ctypes.create_string_buffer(length.value)
+    status = library.snappy_compress(data, ctypes.c_size_t(len(data)), out, ctypes.byref(length))
+    assert status == 0, f"snappy_compress status {status}"
+    return out.raw[: length.value]
+
+
+def crc32c_table() -> list[int]:
+    """CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), byte-wise table."""
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+        table.append(crc)
+    return table
+
+
+CRC32C_TABLE = crc32c_table()
+
+
+def crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
 
 
 def masked_crc32c(data: bytes) -> bytes:
-    # The framing format wants CRC-32C; no reader here checks it (volatility3 does not),
-    # so zlib's CRC-32 stands in for it.
-    crc = zlib.crc32(data)
+    """framing_format.txt 3: ((crc >> 15) | (crc << 17)) + 0xa282ead8, little-endian."""
+    crc = crc32c(data)
     return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
 
 
