@@ -12,11 +12,13 @@ import tempfile
 from pathlib import Path
 
 from samplegen import keys
-from samplegen.catalogue import build_catalogue
+from samplegen.catalogue import KnownSources, build_catalogue
+from samplegen.catalogue_encodings import add_encoding_files
 from samplegen.containers import make_containers
 from samplegen.dumps import make_dumps
+from samplegen.encodings_dump import make_encodings_dump
 from samplegen.errors import SampleError
-from samplegen.known_keys import KnownKeyEntry, write_known_keys
+from samplegen.known_keys import KnownKeyEntry, write_encoding_known_keys, write_known_keys
 from samplegen.manifest import (
     KNOWN_KEYS,
     KNOWN_KEYS_RAW,
@@ -33,6 +35,7 @@ from samplegen.tools import require_tools
 # gcore first: it is the one most often missing, and its hint names the package (gdb).
 REQUIRED_TOOLS = [
     "gcore", "gdb", "openssl", "ssh-keygen", "gzip", "zstd", "xz", "lz4", "bzip2", "java", "javac",
+    "keytool", "puttygen", "gpg", "gpgconf",
 ]  # fmt: skip
 PTRACE_SCOPE = Path("/proc/sys/kernel/yama/ptrace_scope")
 PTRACE_DISABLED = "3"  # Yama: no process may ptrace, not even root (kernel docs, Yama LSM)
@@ -100,19 +103,17 @@ def build_into(out_dir: Path, quick: bool) -> None:
     dumps = make_dumps(out_dir, keys_dir, utf16_key)
     raw_dumps = make_raw_dumps(out_dir, keys_dir)
     catalogue = build_catalogue(keys_dir, quick)
+    first_encoding_file = len(catalogue.files)
+    add_encoding_files(catalogue)
     planted = write_all(catalogue.files, out_dir)
-    known = catalogue.known
-    assert known.spki_pem is not None
-    assert known.certificate is not None
-    assert known.authorized_keys is not None
-    jwks_keys = [(keys.load(keys_dir / "python-pem.pem"), GCORE_KID)]
-    jwks_keys += [(key, ED25519_KID) for key in known.jwks]
-    known_entries = write_known_keys(
-        out_dir, known.spki_pem, known.certificate, jwks_keys, known.authorized_keys
-    )
+    dumps.append(make_encodings_dump(out_dir, keys_dir, catalogue.held))
+    known_entries = write_all_known_keys(out_dir, keys_dir, catalogue.known)
     known_id = known_id_lookup(known_entries)
     raw_known_id = known_id_lookup(raw_dumps.known_entries)
-    containers = make_containers(out_dir, {made.path: made for made in dumps + planted})
+    encoding_paths = [made.path for made in planted[first_encoding_file:]]
+    containers = make_containers(
+        out_dir, {made.path: made for made in dumps + planted}, encoding_paths
+    )
     artifacts = [artifact(made, known_id) for made in dumps + planted + containers]
     artifacts += [artifact(made, raw_known_id) for made in raw_dumps.made]
     artifacts.append(
@@ -128,6 +129,28 @@ def build_into(out_dir: Path, quick: bool) -> None:
         )
     )
     write_manifest(out_dir, artifacts, quick)
+
+
+def write_all_known_keys(out_dir: Path, keys_dir: Path, known: KnownSources) -> list[KnownKeyEntry]:
+    assert known.spki_pem is not None
+    assert known.certificate is not None
+    assert known.authorized_keys is not None
+    jwks_keys = [(keys.load(keys_dir / "python-pem.pem"), GCORE_KID)]
+    jwks_keys += [(key, ED25519_KID) for key in known.jwks]
+    entries = write_known_keys(
+        out_dir, known.spki_pem, known.certificate, jwks_keys, known.authorized_keys
+    )
+    encodings = known.encodings
+    assert encodings.spki_pem is not None
+    assert encodings.certificate is not None
+    assert encodings.authorized_keys is not None
+    return entries + write_encoding_known_keys(
+        out_dir,
+        encodings.spki_pem,
+        encodings.certificate,
+        encodings.jwks,
+        encodings.authorized_keys,
+    )
 
 
 def known_id_lookup(entries: list[KnownKeyEntry]) -> KnownIdLookup:

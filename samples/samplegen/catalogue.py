@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from samplegen import encodings as enc
@@ -33,6 +34,16 @@ RODATA_STRINGS = (
 
 
 @dataclass
+class EncodingKnownSources:
+    """The issue #4 encoding samples' known keys (known_keys.write_encoding_known_keys)."""
+
+    spki_pem: SampleKey | None = None
+    certificate: tuple[SampleKey, x509.Certificate] | None = None
+    jwks: list[tuple[SampleKey, str]] = field(default_factory=list)
+    authorized_keys: tuple[SampleKey, str] | None = None
+
+
+@dataclass
 class KnownSources:
     """Keys whose public halves go into known-keys/, by the form they are given in."""
 
@@ -40,6 +51,21 @@ class KnownSources:
     certificate: SampleKey | None = None
     jwks: list[SampleKey] = field(default_factory=list)
     authorized_keys: SampleKey | None = None
+    encodings: EncodingKnownSources = field(default_factory=EncodingKnownSources)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A planted structure the encodings holder also keeps in memory (dumps/python-encodings).
+
+    as_text: the holder keeps it as a str (a config value, a key file's text),
+    else as bytes (a binary blob, UTF-16 text, a keystore file).
+    """
+
+    name: str
+    data: bytes = field(repr=False)
+    as_text: bool
+    facts: tuple[KeyFact, ...]
 
 
 @dataclass
@@ -48,12 +74,21 @@ class Catalogue:
     quick: bool
     known: KnownSources = field(default_factory=KnownSources)
     files: list[PlantedFile] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
 
     def key(self, name: str, algorithm: str) -> SampleKey:
         return keys.generate(name, algorithm, self.keys_dir)
 
     def add(self, name: str, description: str, background: Background, *plants: Plant) -> None:
         self.files.append(PlantedFile(name, description, background, plants))
+
+    def add_held(
+        self, name: str, description: str, background: Background, plant: Plant, as_text: bool
+    ) -> None:
+        """A planted file whose structure the encodings holder keeps in memory too."""
+        self.add(name, description, background, plant)
+        facts = tuple(fact for _, fact in plant.facts())
+        self.held.append(Held(name.removesuffix(".bin"), plant.data, as_text, facts))
 
     def add_text(self, name: str, description: str, data: bytes, fact: KeyFact) -> None:
         """Text in a text background sits on its own lines, as in a log or config file."""

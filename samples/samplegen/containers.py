@@ -4,7 +4,8 @@ Display paths follow dumpguard's sources stage: a compression layer keeps the
 path of what it decodes (containers/x.core.gz is reported as itself), and an
 archive member is "<archive display path>!<member name>"; so a tar.gz member
 is "containers/bundle.tar.gz!<name>" and the xz'd member of the zip is
-"containers/bundle.zip!<name>.xz".
+"containers/bundle.zip!<name>.xz"; a tar.zst member is
+"containers/encodings.tar.zst!<name>".
 """
 
 from __future__ import annotations
@@ -70,8 +71,30 @@ def zip_of_xz(out_dir: Path, inner: Made) -> Made:
     )
 
 
-def make_containers(out_dir: Path, made: dict[str, Made]) -> list[Made]:
-    """`made` maps artifact paths (relative to the out dir) to what was made there."""
+def tar_zst(out_dir: Path, name: str, members: list[Made]) -> Made:
+    """A plain tar (tarfile) of `members`, compressed with the zstd CLI."""
+    tar_path = out_dir / "containers" / f".{name}.tar"
+    with tarfile.open(tar_path, "w") as archive:
+        for member in members:
+            archive.add(out_dir / member.path, arcname=Path(member.path).name)
+    target = out_dir / "containers" / f"{name}.tar.zst"
+    run(["zstd", "-q", "-c", "-3", str(tar_path)], stdout_path=target)
+    tar_path.unlink()
+    display_path = target.relative_to(out_dir).as_posix()
+    placements = tuple(
+        placement
+        for member in members
+        for placement in placements_as(
+            member, f"{display_path}{MEMBER_SEPARATOR}{Path(member.path).name}"
+        )
+    )
+    description = f"zstd over tar (tarfile) holding the {len(members)} planted encoding files"
+    return Made(display_path, CONTAINER, description, placements)
+
+
+def make_containers(out_dir: Path, made: dict[str, Made], encoding_paths: list[str]) -> list[Made]:
+    """`made` maps artifact paths (relative to the out dir) to what was made there;
+    `encoding_paths` are the issue #4 encodings' planted files (encodings.tar.zst)."""
     (out_dir / "containers").mkdir()
     core = made["dumps/python-pem.core"]
     return [
@@ -85,4 +108,5 @@ def make_containers(out_dir: Path, made: dict[str, Made]) -> list[Made]:
         compressed(
             out_dir, made["planted/der-pkcs1-rsa.bin"], ["bzip2", "-c", "-9"], "bz2", "bzip2"
         ),
+        tar_zst(out_dir, "encodings", [made[path] for path in encoding_paths]),
     ]

@@ -27,6 +27,7 @@ PRIVATE = "private-key"
 ENCRYPTED = "encrypted-private-key"
 PUBLIC = "public-key"
 CERTIFICATE = "certificate"
+KEYSTORE = "keystore"  # a PKCS#12 or JKS store; its keys are findings of their own
 
 PASSPHRASE = "x"  # every encrypted sample uses this passphrase (documented in README)
 

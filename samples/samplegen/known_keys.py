@@ -4,6 +4,8 @@
     known-keys/cert.pem          self-signed certificate of planted/pem-pkcs8-ec-p384.bin's key
     known-keys/jwks.json         JWKS: the gcore python-pem key and planted Ed25519 key, with kid
     known-keys/authorized_keys   OpenSSH line of planted/pem-openssh.bin's key, with a comment
+    known-keys/encodings-*       the same forms for some issue #4 encoding samples
+                                 (write_encoding_known_keys)
 
     known-keys-raw/   the same for the keys of dumps-raw/ (write_raw_known_keys):
                       openssl-{rsa,ec}-cert.pem (certificates openssl req made),
@@ -76,10 +78,15 @@ def jwk(key: SampleKey, kid: str) -> dict[str, str]:
 
 
 def authorized_keys_line(key: SampleKey) -> bytes:
+    return public_key_line(key, AUTHORIZED_KEYS_COMMENT)
+
+
+def public_key_line(key: SampleKey, comment: str) -> bytes:
+    """An OpenSSH public key line (authorized_keys, *.pub) with `comment` as the key's id."""
     openssh = key.public_key.public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     )
-    return openssh + b" " + AUTHORIZED_KEYS_COMMENT.encode("ascii") + b"\n"
+    return openssh + b" " + comment.encode("ascii") + b"\n"
 
 
 def entry(
@@ -151,4 +158,37 @@ def write_raw_known_keys(
         *(certificate_entry(name, key, known_dir) for name, key in certificate_files),
         entry(RAW_SPKI_FILE, spki_id, spki_key, PUBLIC, KNOWN_KEYS_RAW),
         *(entry(RAW_JWKS_FILE, kid, key, PUBLIC, KNOWN_KEYS_RAW) for key, kid in jwks_keys),
+    ]
+
+
+ENCODINGS_SPKI_FILE = "encodings-spki.pem"
+ENCODINGS_CERT_FILE = "encodings-cert.pem"
+ENCODINGS_JWKS_FILE = "encodings-jwks.json"
+ENCODINGS_SSH_FILE = "encodings.pub"
+
+
+def write_encoding_known_keys(
+    out_dir: Path,
+    spki_key: SampleKey,
+    certificate: tuple[SampleKey, x509.Certificate],
+    jwks_keys: list[tuple[SampleKey, str]],
+    ssh_key: tuple[SampleKey, str],
+) -> list[KnownKeyEntry]:
+    """The issue #4 encoding samples' known keys, in files of their own beside the others:
+    a PEM SPKI, the certificate inside the PKCS#12, a JWKS and an OpenSSH public key line."""
+    known_dir = out_dir / KNOWN_KEYS
+    (known_dir / ENCODINGS_SPKI_FILE).write_bytes(spki_key.spki_pem())
+    certificate_key, x509_certificate = certificate
+    (known_dir / ENCODINGS_CERT_FILE).write_bytes(
+        enc.certificate_bytes(x509_certificate, serialization.Encoding.PEM)
+    )
+    jwks = {"keys": [jwk(key, kid) for key, kid in jwks_keys]}
+    (known_dir / ENCODINGS_JWKS_FILE).write_text(json.dumps(jwks, indent=2) + "\n", "ascii")
+    openssh_key, comment = ssh_key
+    (known_dir / ENCODINGS_SSH_FILE).write_bytes(public_key_line(openssh_key, comment))
+    return [
+        entry(ENCODINGS_SPKI_FILE, f"{KNOWN_KEYS}/{ENCODINGS_SPKI_FILE}#1", spki_key),
+        certificate_entry(ENCODINGS_CERT_FILE, certificate_key, known_dir),
+        *(entry(ENCODINGS_JWKS_FILE, kid, key) for key, kid in jwks_keys),
+        entry(ENCODINGS_SSH_FILE, comment, openssh_key),
     ]

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from samplegen.errors import SampleError
 from samplegen.keys import KeyFact
 from samplegen.manifest import PLANTED, Made, Placement
 
@@ -54,11 +55,20 @@ class Plant:
     """Bytes to write; the structure a scan reports starts `anchor` bytes into them.
 
     fact: what a scan reports for it, or None for a planted false positive.
+    also: more findings in the same bytes, as (anchor, fact): the keys of a JWKS
+    (each at its own object, an even distance from `anchor` so it stays odd), the
+    private key inside a keystore (at the store's anchor).
     """
 
     data: bytes = field(repr=False)
     fact: KeyFact | None
     anchor: int = 0
+    also: tuple[tuple[int, KeyFact], ...] = ()
+
+    def facts(self) -> list[tuple[int, KeyFact]]:
+        """Every (anchor, fact) a scan reports in these bytes."""
+        main = [(self.anchor, self.fact)] if self.fact is not None else []
+        return main + list(self.also)
 
 
 @dataclass(frozen=True)
@@ -89,8 +99,10 @@ def write_planted(spec: PlantedFile, file_index: int, planted_dir: Path, out_dir
     placements = []
     for offset, plant in zip(offsets, spec.plants, strict=True):
         content[offset : offset + len(plant.data)] = plant.data
-        if plant.fact is not None:
-            placements.append(Placement(display_path, offset + plant.anchor, plant.fact))
+        for anchor, fact in plant.facts():
+            if (anchor - plant.anchor) % 2:
+                raise SampleError(f"{spec.name}: a structure would start at an even offset")
+            placements.append(Placement(display_path, offset + anchor, fact))
     path.write_bytes(content)
     return Made(display_path, PLANTED, spec.description, tuple(placements))
 

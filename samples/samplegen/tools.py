@@ -21,6 +21,10 @@ INSTALL_HINTS = {
     "bzip2": "install bzip2: apt-get install bzip2",
     "java": "install a JDK 17: apt-get install openjdk-17-jdk-headless",
     "javac": "install a JDK 17: apt-get install openjdk-17-jdk-headless",
+    "keytool": "install a JDK 17: apt-get install openjdk-17-jdk-headless",
+    "puttygen": "install puttygen: apt-get install putty-tools",
+    "gpg": "install gpg: apt-get install gnupg",
+    "gpgconf": "install gpgconf: apt-get install gnupg",
 }
 
 

@@ -39,7 +39,9 @@ SAMPLES = REPO / "samples"
 MAKE_SAMPLES = SAMPLES / "make_samples.py"
 PASSPHRASE = b"x"
 FINDING_FIELDS = {"display_path", "offset", "kind", "algorithm", "fingerprint", "known_key_id"}
-FINDING_KINDS = {"private-key", "encrypted-private-key", "public-key", "certificate"}
+FINDING_KINDS = {"private-key", "encrypted-private-key", "public-key", "certificate", "keystore"}
+# Kinds whose fingerprint may be null: an encrypted key without its public half, a keystore.
+NO_FINGERPRINT_KINDS = {"encrypted-private-key", "keystore"}
 ARTIFACT_KINDS = {"gcore", "gcore-raw", "planted", "container", "known-keys"}
 ARTIFACT_FIELDS = {"path", "kind", "description", "findings"}
 RAW_ARTIFACT_FIELDS = ARTIFACT_FIELDS | {"pem_copy_present", "raw_layouts"}
@@ -48,7 +50,7 @@ UTF16_BEGIN = "-----BEGIN".encode("utf-16-le")
 OPENSSH_MAGIC = b"openssh-key-v1\x00"
 OPENSSH_BASE64_MAGIC = b"b3BlbnNzaC1rZXktdjE"  # base64 of "openssh-key-v1" (+ NUL's first bits)
 
-DUMPS = ["python-pem", "python-utf16", "sleep", "python-clean"]
+DUMPS = ["python-pem", "python-utf16", "sleep", "python-clean", "python-encodings"]
 PLANTED = [
     "pem-pkcs1-rsa", "pem-sec1-ec", "pem-dsa-traditional",
     "pem-pkcs8-rsa", "pem-pkcs8-ec-p384", "pem-pkcs8-ed25519", "pem-pkcs8-x25519",
@@ -59,6 +61,14 @@ PLANTED = [
     "der-encrypted-pkcs8",
     "pem-openssh", "pem-openssh-encrypted", "openssh-raw-blob", "openssh-base64-blob",
     "cert-pem", "cert-der", "public-key-pem", "rodata-false-positive",
+]  # fmt: skip
+# Issue #4's encodings (samplegen/catalogue_encodings.py; checked in test_encoding_samples.py).
+ENCODING_PLANTED = [
+    "pem-utf16be", "base64-der-pkcs8-rsa", "base64url-der-pkcs8-ec",
+    "jwk-rsa", "jwk-escaped-ec", "jwks-private", "dotnet-xml-rsa", "dotnet-xml-utf16le",
+    "cng-rsa2", "cng-rsa3", "cng-ecc-private", "capi-privatekeyblob",
+    "ppk-v2-rsa", "ppk-v3-ed25519", "ppk-v3-encrypted",
+    "openpgp-armored", "openpgp-binary-protected", "pkcs12-changeit", "jks-changeit",
 ]  # fmt: skip
 # dumps-raw/<name>.core -> the private key file under keys/ (None: the clean control).
 RAW_DUMPS = {
@@ -72,11 +82,11 @@ RAW_COMPONENTS = {"p", "q", "d", "ec-scalar"}
 RAW_LAYOUTS = {"be", "le", "be32-words-le"}
 CONTAINERS = [
     "python-pem.core.gz", "python-pem.core.zst", "bundle.tar.gz", "bundle.zip",
-    "pem-pkcs8-ec-p384.bin.lz4", "der-pkcs1-rsa.bin.bz2",
+    "pem-pkcs8-ec-p384.bin.lz4", "der-pkcs1-rsa.bin.bz2", "encodings.tar.zst",
 ]  # fmt: skip
 EXPECTED_PATHS = (
     {f"dumps/{name}.core" for name in DUMPS}
-    | {f"planted/{name}.bin" for name in PLANTED}
+    | {f"planted/{name}.bin" for name in PLANTED + ENCODING_PLANTED}
     | {f"containers/{name}" for name in CONTAINERS}
     | {f"dumps-raw/{name}.core" for name in RAW_DUMPS}
     | {"known-keys", "known-keys-raw"}
@@ -85,6 +95,12 @@ EXPECTED_PATHS = (
 
 def artifacts_of(manifest: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [artifact for artifact in manifest["artifacts"] if artifact["kind"] == kind]
+
+
+def pem_der_openssh_planted(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The planted files of PLANTED (issue #4's encodings have tests of their own)."""
+    paths = {f"planted/{name}.bin" for name in PLANTED}
+    return [artifact for artifact in artifacts_of(manifest, "planted") if artifact["path"] in paths]
 
 
 def artifact_at(manifest: dict[str, Any], path: str) -> dict[str, Any]:
@@ -129,7 +145,7 @@ def test_every_finding_follows_the_schema(manifest: dict[str, Any]) -> None:
                 and finding["display_path"].startswith(artifact["path"] + "/")
             )
             if finding["fingerprint"] is None:
-                assert finding["kind"] == "encrypted-private-key"
+                assert finding["kind"] in NO_FINGERPRINT_KINDS
                 assert finding["known_key_id"] is None
             else:
                 assert FINGERPRINT.fullmatch(finding["fingerprint"])
@@ -264,7 +280,7 @@ def test_planted_structures_decode_at_their_offsets(
     samples_out: Path, manifest: dict[str, Any]
 ) -> None:
     checked = 0
-    for artifact in artifacts_of(manifest, "planted"):
+    for artifact in pem_der_openssh_planted(manifest):
         data = (samples_out / artifact["path"]).read_bytes()
         for finding in artifact["findings"]:
             kind, fingerprint = decode_structure(data[finding["offset"] :])
@@ -279,7 +295,7 @@ def test_planted_structures_decode_at_their_offsets(
 def test_each_planted_file_holds_one_armored_structure_at_most(
     samples_out: Path, manifest: dict[str, Any]
 ) -> None:
-    for artifact in artifacts_of(manifest, "planted"):
+    for artifact in pem_der_openssh_planted(manifest):
         if artifact["path"] == "planted/rodata-false-positive.bin":
             continue
         data = (samples_out / artifact["path"]).read_bytes()
@@ -458,6 +474,7 @@ def test_archive_members_match_the_display_paths(
     member_paths = {
         finding["display_path"]
         for artifact in artifacts_of(manifest, "container")
+        if artifact["path"] != "containers/encodings.tar.zst"  # test_encoding_samples.py
         for finding in artifact["findings"]
         if "!" in finding["display_path"]
     }
@@ -482,6 +499,7 @@ def test_container_findings_are_their_sources_findings(manifest: dict[str, Any])
     container_findings = [
         finding
         for artifact in artifacts_of(manifest, "container")
+        if artifact["path"] != "containers/encodings.tar.zst"  # test_encoding_samples.py
         for finding in artifact["findings"]
     ]
     assert {finding["display_path"] for finding in container_findings} == set(sources)
@@ -509,7 +527,18 @@ def test_known_keys_files_hold_the_public_halves(
         "known-keys/authorized_keys": [
             serialization.load_ssh_public_key((known / "authorized_keys").read_bytes())
         ],
+        "known-keys/encodings-spki.pem": [
+            serialization.load_pem_public_key((known / "encodings-spki.pem").read_bytes())
+        ],
+        "known-keys/encodings-cert.pem": [
+            x509.load_pem_x509_certificate((known / "encodings-cert.pem").read_bytes()).public_key()
+        ],
+        "known-keys/encodings-jwks.json": jwks_public_keys(known / "encodings-jwks.json"),
+        "known-keys/encodings.pub": [
+            serialization.load_ssh_public_key((known / "encodings.pub").read_bytes())
+        ],
     }
+    assert {path.name for path in known.iterdir()} == {Path(path).name for path in loaded}
     entries = artifact_at(manifest, "known-keys")["findings"]
     for display_path, public_keys in loaded.items():
         listed = [
@@ -540,26 +569,35 @@ def test_known_key_ids_name_the_right_keys(manifest: dict[str, Any]) -> None:
         entry["known_key_id"]: entry["fingerprint"]
         for entry in artifact_at(manifest, "known-keys")["findings"]
     }
+    encoding_ids = {
+        "planted/base64-der-pkcs8-rsa.bin": "known-keys/encodings-spki.pem#1",
+        "planted/jwk-rsa.bin": "planted-jwk-rsa",
+        "planted/ppk-v3-ed25519.bin": "dumpguard-known-ppk-ed25519",
+        "planted/pkcs12-changeit.bin": "CN=dumpguard known pkcs12",
+    }
     assert set(known) == {
         "known-keys/spki.pem#1",
         "CN=dumpguard known ec-p384",
         "python-pem-rsa",
         "planted-ed25519",
         "dumpguard-known-openssh-ed25519",
+        *encoding_ids.values(),
     }
     marked = {
-        finding["display_path"]: finding["known_key_id"]
+        (finding["display_path"], finding["known_key_id"])
         for artifact in manifest["artifacts"]
         if artifact["kind"] in {"gcore", "planted"}
         for finding in artifact["findings"]
         if finding["known_key_id"] is not None
     }
     assert marked == {
-        "dumps/python-pem.core": "python-pem-rsa",
-        "planted/pem-pkcs1-rsa.bin": "known-keys/spki.pem#1",
-        "planted/pem-pkcs8-ec-p384.bin": "CN=dumpguard known ec-p384",
-        "planted/pem-pkcs8-ed25519.bin": "planted-ed25519",
-        "planted/pem-openssh.bin": "dumpguard-known-openssh-ed25519",
+        ("dumps/python-pem.core", "python-pem-rsa"),
+        ("planted/pem-pkcs1-rsa.bin", "known-keys/spki.pem#1"),
+        ("planted/pem-pkcs8-ec-p384.bin", "CN=dumpguard known ec-p384"),
+        ("planted/pem-pkcs8-ed25519.bin", "planted-ed25519"),
+        ("planted/pem-openssh.bin", "dumpguard-known-openssh-ed25519"),
+        *encoding_ids.items(),
+        *(("dumps/python-encodings.core", key_id) for key_id in encoding_ids.values()),
     }
     for artifact in manifest["artifacts"]:
         if artifact["kind"] == "gcore-raw" or artifact["path"] == "known-keys-raw":
