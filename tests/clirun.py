@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,11 @@ def dumpguard(
         completed.stdout.decode("utf-8", "replace"),
         completed.stderr.decode("utf-8", "replace"),
     )
+
+
+def scan_json(*args: str | Path, timeout: float = 300) -> tuple[int, dict[str, Any]]:
+    """`dumpguard scan ARGS --format json`: the exit code and the parsed report."""
+    run = dumpguard("scan", *args, "--format", "json", timeout=timeout)
+    assert run.stdout, run.stderr
+    report: dict[str, Any] = json.loads(run.stdout)
+    return run.code, report

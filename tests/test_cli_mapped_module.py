@@ -9,17 +9,16 @@ given as a known key makes its finding critical.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.clirun import dumpguard
+from tests.clirun import scan_json
+from tests.processes import gcore, require_gcore, stop
 
 pytestmark = pytest.mark.slow
 
@@ -27,8 +26,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def openssl_core(tmp_path_factory: pytest.TempPathFactory) -> Path:
     openssl = shutil.which("openssl")
-    if shutil.which("gcore") is None or openssl is None:
-        pytest.skip("needs gdb's gcore and openssl")
+    require_gcore()
+    if openssl is None:
+        pytest.skip("needs openssl")
     out = tmp_path_factory.mktemp("openssl-core")
     # `openssl enc` blocks reading its stdin: a live process to dump.
     process = subprocess.Popen(
@@ -39,21 +39,9 @@ def openssl_core(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         # Bit 2 dumps file-backed private mappings (the binary's read-only data).
         Path(f"/proc/{process.pid}/coredump_filter").write_text("0x3f")
-        subprocess.run(
-            ["gcore", "-o", str(out / "openssl"), str(process.pid)],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        return gcore(process.pid, out / "openssl")
     finally:
-        process.kill()
-        process.wait()
-    return out / f"openssl.{process.pid}"
-
-
-def scan_json(*args: str | Path) -> tuple[int, dict[str, Any]]:
-    run = dumpguard("scan", *args, "--format", "json")
-    return run.code, json.loads(run.stdout)
+        stop(process)
 
 
 def test_test_keys_inside_the_openssl_binary_are_low(openssl_core: Path) -> None:

@@ -209,6 +209,19 @@ def decode_oid(content: bytes, offset: int = 0) -> str:
     return ".".join(str(arc) for arc in (first_arc, arcs[0] - 40 * first_arc, *arcs[1:]))
 
 
+def encode_oid(dotted: str) -> bytes:
+    """OBJECT IDENTIFIER TLV (X.690 8.19) of a dotted OID; the inverse of `decode_oid`."""
+    arcs = [int(arc) for arc in dotted.split(".")]
+    content = b"".join(_base128(arc) for arc in [40 * arcs[0] + arcs[1], *arcs[2:]])
+    return encode_tlv(TAG_OID, content)
+
+
+def _base128(arc: int) -> bytes:
+    """X.690 8.19.2: seven bits a byte, most significant first, bit 8 set on all but the last."""
+    groups = [(arc >> shift) & 0x7F for shift in range(0, max(arc.bit_length(), 1), 7)]
+    return bytes([0x80 | group for group in reversed(groups[1:])] + [groups[0]])
+
+
 def encode_length(length: int) -> bytes:
     if length < 0x80:
         return bytes([length])

@@ -25,7 +25,6 @@ gives no candidate here, so a PEM block yields one candidate, not two.
 
 from __future__ import annotations
 
-import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from scanner.detectors.der_pkcs8 import DerPkcs8Parser
 from scanner.detectors.der_sec1 import DerSec1Parser
 from scanner.detectors.der_spki import DerSpkiParser
 from scanner.detectors.der_x509 import DerX509Parser
+from scanner.detectors.text import decode_unpadded, narrow_utf16le_prefix, utf16le_width
 from scanner.keys.base import Payload
 
 # The largest structure read: an RSA-16384 PKCS#8 key is 9289 bytes, encrypted
@@ -73,7 +73,6 @@ _SEGMENT = re.compile(rb"[A-Za-z0-9+/_-]*")  # one character class: linear
 _INDENT = b" \t"
 _STANDARD_ONLY = frozenset(b"+/")
 _URL_ONLY = frozenset(b"-_")
-_URL_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ class Base64DerParser(Parser):
 
     def parse(self, window: Window, position: int) -> Iterable[Candidate]:
         data = window.data
-        width = 2 if data[position + 1 : position + 2] == b"\x00" else 1
+        width = utf16le_width(data, position)
         limit = min(len(data), position + self.max_length)
         der_length = _der_length(_narrow(data, position, limit, width, _HEADER_CHARACTERS))
         if der_length is None:
@@ -101,7 +100,7 @@ class Base64DerParser(Parser):
         if run is not None and _closed_by_end_line(text, run.text_length):
             return ()
         alphabet = _alphabet(run.characters, text, run.text_length) if run else None
-        der = _decode(run.characters) if run is not None and alphabet is not None else None
+        der = decode_unpadded(run.characters) if run is not None and alphabet is not None else None
         payload = _payload(der) if der is not None else None
         if run is None or alphabet is None or payload is None:
             return ()
@@ -114,12 +113,8 @@ class Base64DerParser(Parser):
 def _narrow(data: bytes, position: int, limit: int, width: int, characters: int) -> bytes:
     """Up to `characters` characters of text at `position`: UTF-16LE narrowed while its
     high bytes are zero (a wider character ends the text)."""
-    end = min(limit, position + characters * width)
-    if width == 1:
-        return data[position:end]
-    high_bytes = data[position + 1 : end : 2]
-    ascii_characters = len(high_bytes) - len(high_bytes.lstrip(b"\x00"))
-    return data[position:end:2][:ascii_characters]
+    raw = data[position : min(limit, position + characters * width)]
+    return raw if width == 1 else narrow_utf16le_prefix(raw)
 
 
 def _der_length(head: bytes) -> int | None:
@@ -128,7 +123,7 @@ def _der_length(head: bytes) -> int | None:
     X.690 8.1.3 with DER's minimal lengths (10.1): short form, 0x81 LL with
     LL >= 0x80, or 0x82 HH LL with HH != 0; at most MAX_DER_LENGTH in all.
     """
-    decoded = _decode(head) if len(head) == _HEADER_CHARACTERS else None
+    decoded = decode_unpadded(head) if len(head) == _HEADER_CHARACTERS else None
     if decoded is None or decoded[0] != TAG_SEQUENCE:
         return None
     first = decoded[1]
@@ -197,14 +192,6 @@ def _alphabet(characters: bytes, text: bytes, end: int) -> str | None:
 def _padding_length(text: bytes, end: int, der_length: int) -> int:
     padding_due = -der_length % 3
     return padding_due if text[end : end + padding_due] == b"=" * padding_due else 0
-
-
-def _decode(characters: bytes) -> bytes | None:
-    standard = characters.translate(_URL_TO_STANDARD)
-    try:
-        return binascii.a2b_base64(standard + b"=" * (-len(standard) % 4), strict_mode=True)
-    except binascii.Error:
-        return None
 
 
 def _payload(der: bytes) -> Payload | None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from scanner.detectors.base import Candidate, Parser, Window
+from scanner.detectors.fields import FieldReader
 from scanner.keys.base import Payload, PayloadKind
 
 
@@ -21,30 +22,10 @@ class BlobError(Exception):
     """A binary key blob is cut short or its fields disagree (never leaves a parser)."""
 
 
-class FieldReader:
-    """Reads consecutive fields of `data[offset:limit]` and never a byte outside it."""
+class BlobReader(FieldReader):
+    """The fields of one blob; a field cut short is a BlobError."""
 
-    def __init__(self, data: bytes, offset: int, limit: int) -> None:
-        self._data = data
-        self.position = offset
-        self._limit = min(limit, len(data))
-
-    def take(self, size: int) -> bytes:
-        end = self.position + size
-        if size < 0 or end > self._limit:
-            raise BlobError(f"field at offset {self.position} runs past the blob's bound")
-        field_bytes = self._data[self.position : end]
-        self.position = end
-        return field_bytes
-
-    def uint32_le(self) -> int:
-        return int.from_bytes(self.take(4), "little")
-
-    def big_endian(self, size: int) -> int:
-        return int.from_bytes(self.take(size), "big")
-
-    def little_endian(self, size: int) -> int:
-        return int.from_bytes(self.take(size), "little")
+    error = BlobError
 
 
 def payload_of(kind: PayloadKind, der: bytes | None, offset: int) -> Payload:

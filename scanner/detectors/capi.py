@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scanner.detectors.blob_base import BlobError, BlobParser, FieldReader, payload_of
-from scanner.detectors.key_numbers import (
+from scanner.detectors.blob_base import BlobError, BlobParser, BlobReader, payload_of
+from scanner.detectors.key_der import (
     MIN_RSA_BITS,
     RsaNumbers,
     rsa_private_der,
@@ -64,7 +64,7 @@ class CapiHeader:
 
 def read_capi_blob(data: bytes, offset: int, limit: int) -> tuple[Payload, int]:
     """(payload, end offset) of the PRIVATEKEYBLOB or PUBLICKEYBLOB at `offset`."""
-    reader = FieldReader(data, offset, limit)
+    reader = BlobReader(data, offset, limit)
     header = _read_header(reader, offset)
     n = reader.little_endian(header.modulus_bytes)
     e = header.public_exponent
@@ -79,9 +79,9 @@ def read_capi_blob(data: bytes, offset: int, limit: int) -> tuple[Payload, int]:
     return payload_of(PayloadKind.PKCS1_PRIVATE, der, offset), reader.position
 
 
-def _read_header(reader: FieldReader, offset: int) -> CapiHeader:
-    blob_type, version = reader.take(1)[0], reader.take(1)[0]
-    reserved = int.from_bytes(reader.take(2), "little")
+def _read_header(reader: BlobReader, offset: int) -> CapiHeader:
+    blob_type, version = reader.octet(), reader.octet()
+    reserved = reader.little_endian(2)
     algorithm = reader.uint32_le()
     magic = reader.take(4)
     if (

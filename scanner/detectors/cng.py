@@ -16,19 +16,16 @@ curve: ECS1/ECS2 (ECDSA P-256 public/private), ECS3/ECS4 (P-384), ECS5/ECS6
 Every length field is checked against BitLength (or the curve) before any
 number is read, and no number is read past the parser's bound.  Private blobs
 become RSAPrivateKey / ECPrivateKey DER, public blobs RSAPublicKey /
-SubjectPublicKeyInfo DER (scanner.detectors.key_numbers).
+SubjectPublicKeyInfo DER (scanner.detectors.key_der).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scanner.detectors.blob_base import BlobError, BlobParser, FieldReader, payload_of
-from scanner.detectors.key_numbers import (
+from scanner.detectors.blob_base import BlobError, BlobParser, BlobReader, payload_of
+from scanner.detectors.key_der import (
     MIN_RSA_BITS,
-    P256,
-    P384,
-    P521,
     RsaNumbers,
     ec_point,
     ec_private_der,
@@ -37,7 +34,7 @@ from scanner.detectors.key_numbers import (
     rsa_public_der,
 )
 from scanner.keys.base import Payload, PayloadKind
-from scanner.keys.ec import Curve
+from scanner.keys.ec import CURVES, Curve
 from scanner.keys.rsa import MAX_RSA_BITS
 
 ENCODING = "cng-blob"
@@ -57,11 +54,13 @@ _MAX_RSA_BLOB_BYTES = (
     _RSA_HEADER_BYTES + _MAX_PUBLIC_EXPONENT_BYTES + 2 * _MAX_MODULUS_BYTES + 5 * _MAX_PRIME_BYTES
 )
 
+_CURVE_BY_NAME = {curve.name: curve for curve in CURVES}
+_P521 = _CURVE_BY_NAME["P-521"]
 # ECCKEY magics: "ECS"/"ECK" and a digit; odd digits public, even private.
 _ECC_MAGICS: dict[bytes, tuple[Curve, bool]] = {
-    f"{family}{digit}".encode(): (curve, digit % 2 == 0)
+    f"{family}{digit}".encode(): (_CURVE_BY_NAME[name], digit % 2 == 0)
     for family in ("ECS", "ECK")
-    for digit, curve in ((1, P256), (2, P256), (3, P384), (4, P384), (5, P521), (6, P521))
+    for digit, name in enumerate(("P-256", "P-256", "P-384", "P-384", "P-521", "P-521"), 1)
 }
 _ECC_HEADER_BYTES = 8
 
@@ -80,7 +79,7 @@ class RsaBlobHeader:
 
 def read_rsa_blob(data: bytes, offset: int, limit: int) -> tuple[Payload, int]:
     """(payload, end offset) of the BCRYPT_RSAKEY_BLOB at `offset`; BlobError otherwise."""
-    reader = FieldReader(data, offset, limit)
+    reader = BlobReader(data, offset, limit)
     header = _read_rsa_header(reader)
     e = reader.big_endian(header.public_exponent_bytes)
     n = reader.big_endian(header.modulus_bytes)
@@ -94,7 +93,7 @@ def read_rsa_blob(data: bytes, offset: int, limit: int) -> tuple[Payload, int]:
     return payload, reader.position
 
 
-def _read_rsa_header(reader: FieldReader) -> RsaBlobHeader:
+def _read_rsa_header(reader: BlobReader) -> RsaBlobHeader:
     magic = reader.take(4)
     if magic not in _RSA_MAGICS:
         raise BlobError(f"no BCRYPT_RSAKEY_BLOB magic at offset {reader.position - 4}")
@@ -119,7 +118,7 @@ def _check_rsa_header(header: RsaBlobHeader, offset: int) -> None:
         raise BlobError(f"cbPrime1 or cbPrime2 at offset {offset} does not match cbModulus")
 
 
-def _read_private_numbers(reader: FieldReader, header: RsaBlobHeader, n: int, e: int) -> RsaNumbers:
+def _read_private_numbers(reader: BlobReader, header: RsaBlobHeader, n: int, e: int) -> RsaNumbers:
     p = reader.big_endian(header.prime1_bytes)
     q = reader.big_endian(header.prime2_bytes)
     if header.magic == RSA_PRIVATE_MAGIC:
@@ -133,7 +132,7 @@ def _read_private_numbers(reader: FieldReader, header: RsaBlobHeader, n: int, e:
 
 def read_ecc_blob(data: bytes, offset: int, limit: int) -> tuple[Payload, int]:
     """(payload, end offset) of the BCRYPT_ECCKEY_BLOB at `offset`; BlobError otherwise."""
-    reader = FieldReader(data, offset, limit)
+    reader = BlobReader(data, offset, limit)
     curve_and_private = _ECC_MAGICS.get(reader.take(4))
     if curve_and_private is None:
         raise BlobError(f"no BCRYPT_ECCKEY_BLOB magic at offset {offset}")
@@ -144,7 +143,7 @@ def read_ecc_blob(data: bytes, offset: int, limit: int) -> tuple[Payload, int]:
     if point is None:
         raise BlobError(f"coordinates at offset {offset} do not fit the curve")
     if private:
-        der = ec_private_der(curve, reader.take(curve.size_bytes), point)
+        der = ec_private_der(curve, reader.big_endian(curve.size_bytes), point)
         return payload_of(PayloadKind.SEC1_PRIVATE, der, offset), reader.position
     return payload_of(PayloadKind.SPKI, ec_public_spki(curve, point), offset), reader.position
 
@@ -161,7 +160,7 @@ class CngRsaParser(BlobParser):
 class CngEccParser(BlobParser):
     name = "cng-ecc"
     encoding = ENCODING
-    max_length = _ECC_HEADER_BYTES + 3 * P521.size_bytes  # X, Y, d of P-521
+    max_length = _ECC_HEADER_BYTES + 3 * _P521.size_bytes  # X, Y, d of P-521
 
     def read_blob(self, data: bytes, offset: int, limit: int) -> tuple[Payload, int]:
         return read_ecc_blob(data, offset, limit)

@@ -13,18 +13,18 @@ A private key needs P and Q; D and the CRT values are computed where missing.
 .NET strings are UTF-16LE in memory, so the rule matches both widths and the
 parser reads the width of its anchor.  The anchor is the "<" of "<RSAKeyValue";
 the candidate ends after "</RSAKeyValue>".  The numbers become RSAPrivateKey /
-RSAPublicKey DER (scanner.detectors.key_numbers).
+RSAPublicKey DER (scanner.detectors.key_der).
 """
 
 from __future__ import annotations
 
-import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scanner.detectors.base import Candidate, Parser, Window
-from scanner.detectors.key_numbers import RsaNumbers, rsa_private_der, rsa_public_der
+from scanner.detectors.key_der import RsaNumbers, rsa_private_der, rsa_public_der
+from scanner.detectors.text import decode_base64, utf16le_width
 from scanner.keys.base import Payload, PayloadKind
 
 # A 16384-bit private key is about 12.4 K characters of base64 and tags; 16 K
@@ -57,7 +57,7 @@ _UTF16LE = _Width("xml-utf-16le", "utf-16-le", 2)
 
 def read_rsa_key_value(data: bytes, offset: int, limit: int) -> tuple[Payload, int, str] | None:
     """(payload, end offset, encoding) of the RSAKeyValue at `offset`, or None."""
-    width = _UTF16LE if data[offset + 1 : offset + 2] == b"\x00" else _ASCII
+    width = _UTF16LE if utf16le_width(data, offset) == 2 else _ASCII
     limit = min(limit, len(data), offset + _MAX_CHARACTERS * width.bytes_per_character)
     end = _close_end(data, offset, limit, width)
     if end is None:
@@ -103,10 +103,7 @@ def _base64_number(text: str) -> bytes | None:
     characters = _WHITESPACE.sub("", text)
     if not characters or len(characters) % 4:
         return None
-    try:
-        return binascii.a2b_base64(characters, strict_mode=True)
-    except binascii.Error:
-        return None
+    return decode_base64(characters)
 
 
 def _payload(values: dict[str, bytes]) -> Payload | None:

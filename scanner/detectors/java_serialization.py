@@ -13,7 +13,9 @@ objects and reads no values but lengths and type codes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from scanner.detectors.fields import FieldReader
 
 STREAM_MAGIC = b"\xac\xed\x00\x05"  # STREAM_MAGIC 0xACED, STREAM_VERSION 5
 _BASE_HANDLE = 0x7E0000  # baseWireHandle
@@ -55,31 +57,23 @@ class _ClassDesc:
     superclass: _ClassDesc | None
 
 
-@dataclass
-class _Reader:
-    data: bytes
-    position: int
-    limit: int
-    handles: list[object] = field(default_factory=list)
+class _Reader(FieldReader):
+    """Bounded reads, and the objects back references (spec 6.4.1 newHandle) may name."""
 
-    def take(self, count: int) -> bytes:
-        if count < 0 or self.position + count > self.limit:
-            raise SerializationError(f"stream runs past its bound at offset {self.position}")
-        chunk = self.data[self.position : self.position + count]
-        self.position += count
-        return chunk
+    error = SerializationError
 
-    def number(self, size: int) -> int:
-        return int.from_bytes(self.take(size), "big")
+    def __init__(self, data: bytes, offset: int, limit: int) -> None:
+        super().__init__(data, offset, limit)
+        self.handles: list[object] = []
 
     def utf(self) -> bytes:
-        return self.take(self.number(2))
+        return self.take(self.big_endian(2))
 
     def new_handle(self, value: object) -> None:
         self.handles.append(value)
 
     def handle(self) -> object:
-        index = self.number(4) - _BASE_HANDLE
+        index = self.big_endian(4) - _BASE_HANDLE
         if not 0 <= index < len(self.handles):
             raise SerializationError(f"bad back reference at offset {self.position - 4}")
         return self.handles[index]
@@ -87,7 +81,7 @@ class _Reader:
 
 def serialization_stream_end(data: bytes, offset: int, limit: int) -> int:
     """End offset of the stream of one top-level object at `offset`."""
-    reader = _Reader(data, offset, min(limit, len(data)))
+    reader = _Reader(data, offset, limit)
     if reader.take(len(STREAM_MAGIC)) != STREAM_MAGIC:
         raise SerializationError(f"no serialization stream at offset {offset}")
     _content(reader, 0)
@@ -98,7 +92,7 @@ def _content(reader: _Reader, depth: int) -> object:
     """One `content` of the grammar; returns what a back reference to it may need."""
     if depth > _MAX_DEPTH:
         raise SerializationError(f"nesting too deep at offset {reader.position}")
-    code = reader.number(1)
+    code = reader.big_endian(1)
     if code == TC_NULL:
         return None
     if code == TC_REFERENCE:
@@ -128,14 +122,14 @@ def _enum(reader: _Reader, depth: int) -> None:
 
 
 def _string(reader: _Reader, code: int) -> bytes:
-    value = reader.take(reader.number(8 if code == TC_LONGSTRING else 2))
+    value = reader.take(reader.big_endian(8 if code == TC_LONGSTRING else 2))
     reader.new_handle(value)
     return value
 
 
 def _class_desc(reader: _Reader, depth: int) -> _ClassDesc | None:
     """classDesc: TC_CLASSDESC ..., TC_PROXYCLASSDESC ..., TC_NULL or a reference."""
-    code = reader.number(1)
+    code = reader.big_endian(1)
     if code == TC_NULL:
         return None
     if code == TC_REFERENCE:
@@ -145,7 +139,7 @@ def _class_desc(reader: _Reader, depth: int) -> _ClassDesc | None:
         return described
     if code == TC_PROXYCLASSDESC:
         reader.new_handle(None)
-        for _ in range(reader.number(4)):
+        for _ in range(reader.big_endian(4)):
             reader.utf()
         return _finish_class_desc(reader, _ClassDesc(b"$Proxy", SC_SERIALIZABLE, [], None), depth)
     if code != TC_CLASSDESC:
@@ -154,8 +148,8 @@ def _class_desc(reader: _Reader, depth: int) -> _ClassDesc | None:
     reader.take(8)  # serialVersionUID
     desc = _ClassDesc(name, 0, [], None)
     reader.new_handle(desc)
-    desc.flags = reader.number(1)
-    field_count = reader.number(2)
+    desc.flags = reader.big_endian(1)
+    field_count = reader.big_endian(2)
     if field_count > _MAX_FIELDS:
         raise SerializationError(f"implausible field count at offset {reader.position - 2}")
     for _ in range(field_count):
@@ -164,7 +158,7 @@ def _class_desc(reader: _Reader, depth: int) -> _ClassDesc | None:
 
 
 def _field_desc(reader: _Reader, depth: int) -> int:
-    code = reader.number(1)
+    code = reader.big_endian(1)
     if code not in _FIELD_BYTES:
         raise SerializationError(f"unknown field type at offset {reader.position - 1}")
     reader.utf()  # fieldName
@@ -188,10 +182,10 @@ def _annotation(reader: _Reader, depth: int) -> None:
             return
         if code == TC_BLOCKDATA:
             reader.position += 1
-            reader.take(reader.number(1))
+            reader.take(reader.big_endian(1))
         elif code == TC_BLOCKDATALONG:
             reader.position += 1
-            reader.take(reader.number(4))
+            reader.take(reader.big_endian(4))
         else:
             _content(reader, depth + 1)
 
@@ -228,7 +222,7 @@ def _array(reader: _Reader, depth: int) -> None:
     if desc is None or not desc.name.startswith(b"[") or len(desc.name) < 2:
         raise SerializationError(f"array without an array class at offset {reader.position}")
     reader.new_handle(None)
-    length = reader.number(4)
+    length = reader.big_endian(4)
     element_code = desc.name[1]
     size = _FIELD_BYTES.get(element_code)
     if size is None:

@@ -33,7 +33,6 @@ SubjectPublicKeyInfo for a JWK without private members (a public-key finding).
 
 from __future__ import annotations
 
-import binascii
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -52,6 +51,7 @@ from scanner.detectors.key_der import (
     rsa_private_der,
     rsa_public_spki,
 )
+from scanner.detectors.text import decode_unpadded, narrow_utf16, utf16le_width
 from scanner.keys.base import Payload, PayloadKind
 from scanner.keys.ec import CURVES, Curve
 from scanner.keys.rsa import MAX_RSA_BITS
@@ -69,7 +69,6 @@ _OKP_ALGORITHMS: Mapping[str, KeyAlgorithm] = {
 _RSA_PRIVATE_MEMBERS = ("p", "q", "dp", "dq", "qi")
 _BRACES = {1: re.compile(rb"[{}]"), 2: re.compile(rb"[{}]\x00")}
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
-_URL_TO_STANDARD = str.maketrans("-_", "+/")
 # The opening of an object whose first member name is escaped: {\"kty\": ...
 _ESCAPED_OPENING = re.compile(r'\{(?:[ \t\r\n]|\\[nrt])*\\"')
 _MAX_MEMBER_CHARACTERS = 4 * (MAX_RSA_BITS // 8 + 2) // 3 + 4
@@ -81,7 +80,7 @@ class JwkParser(Parser):
 
     def parse(self, window: Window, position: int) -> Iterable[Candidate]:
         data = window.data
-        width = 2 if data[position + 1 : position + 2] == b"\x00" else 1
+        width = utf16le_width(data, position)
         limit = min(len(data), position + self.max_length)
         closing = _BRACES[width].search(data, position + width, limit)
         if closing is None or data[closing.start()] != ord("}"):
@@ -99,10 +98,11 @@ class JwkParser(Parser):
 def _text(raw: bytes, width: int) -> str | None:
     """The object's text: UTF-8 (RFC 8259 8.1), or UTF-16LE with every code unit
     below 0x100 (Latin-1; a wider character is not part of a key's members)."""
-    if width == 2 and (len(raw) % 2 or raw[1::2].strip(b"\x00")):
-        return None
+    if width == 2:
+        narrow = narrow_utf16(raw)
+        return None if narrow is None else narrow.decode("latin-1")
     try:
-        return raw.decode("utf-8") if width == 1 else raw[0::2].decode("latin-1")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
 
@@ -142,10 +142,7 @@ def _octets(members: Mapping[str, Any], name: str) -> bytes | None:
         return None
     if not value or not _BASE64URL.fullmatch(value) or len(value.rstrip("=")) % 4 == 1:
         return None
-    try:
-        return binascii.a2b_base64(value.translate(_URL_TO_STANDARD) + "=" * (-len(value) % 4))
-    except binascii.Error:
-        return None
+    return decode_unpadded(value.rstrip("=").encode("ascii"))
 
 
 def _integer(members: Mapping[str, Any], name: str) -> int | None:

@@ -1,77 +1,128 @@
-"""Canonical DER for keys that text and packet encodings hold as fields (PPK, OpenPGP).
+"""Canonical DER for keys that encodings hold as bare numbers or fields.
 
-Complements `key_numbers` (RSA, and EC on the NIST curves) with what those
-encodings also carry, so `scanner.keys.prove` proves them like any other key:
+CNG and CAPI blobs, .NET XML, JWK, PuTTY PPK and OpenPGP packets keep a key as
+a list of numbers; their parsers hand the prover the DER structure every other
+detector produces, so `scanner.keys.prove` proves them like any other key:
 
+* RSA private: RFC 8017 A.1.2 RSAPrivateKey (version 0).  Encodings that keep
+  only p and q (CNG BCRYPT_RSAPRIVATE_BLOB) get d, dP, dQ and qInv computed
+  here with plain integer arithmetic (RFC 8017 3.2).
 * DSA private: OpenSSL's traditional DSAPrivateKey SEQUENCE { 0, p, q, g, y, x }.
 * EC private on any curve of `scanner.keys.ec.CURVES`: RFC 5915 ECPrivateKey with
   the namedCurve and the stated public point (the prover checks d*G = point).
 * RFC 8410 keys (Ed25519, Ed448, X25519, X448): RFC 5958 OneAsymmetricKey v2
   with the stated public key (the prover compares it with the derived one).
-* Public halves as SubjectPublicKeyInfo (RFC 5280 4.1): RSA (RFC 8017 A.1.1
-  inside rsaEncryption), DSA (RFC 3279 2.3.2), EC (RFC 5480), RFC 8410.
+* Public halves: RFC 8017 A.1.1 RSAPublicKey, and SubjectPublicKeyInfo (RFC
+  5280 4.1) for RSA (rsaEncryption), DSA (RFC 3279 2.3.2), EC (RFC 5480) and
+  RFC 8410 keys.
 
-Builders return None for fields that cannot be one key; they never raise.
+The checks here are the cheap structural ones that tell a key from garbage
+(p*q = n, odd numbers, sizes); the prover still checks all the arithmetic.
+Builders return None for numbers that cannot be one key; they never raise.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
 
 from scanner.detectors.asn1 import (
     TAG_BIT_STRING,
     TAG_NULL,
     TAG_OCTET_STRING,
-    TAG_OID,
     TAG_SEQUENCE,
     context_tag,
     encode_integer,
+    encode_oid,
     encode_tlv,
 )
 from scanner.detectors.der_spki import DSA, EC, RSA, KeyAlgorithm
-from scanner.detectors.key_numbers import RsaNumbers, rsa_private_der, rsa_public_der
 from scanner.keys.ec import Curve, point_matches_size
+from scanner.keys.rsa import MAX_RSA_BITS
 
-__all__ = [
-    "RsaNumbers",
-    "dsa_private_der",
-    "dsa_public_spki",
-    "ec_private_der",
-    "ec_public_spki",
-    "encode_oid",
-    "raw_private_der",
-    "raw_public_spki",
-    "rsa_private_der",
-    "rsa_public_spki",
-]
-
+# OpenSSL refuses RSA keys below 512 bits; nothing smaller is worth a finding.
+MIN_RSA_BITS = 512
+# Windows 10 1903+ refuses public exponents above 2^64 - 1 (BCRYPT_RSAKEY_BLOB docs).
+MAX_PUBLIC_EXPONENT = (1 << 64) - 1
 # FIPS 186-4 4.2: p of 1024 to 3072 bits; OpenSSL reads up to 10000.  q is 160,
 # 224 or 256 bits.
 _MAX_DSA_P_BITS = 10000
 _MAX_DSA_Q_BITS = 256
 
 
-def encode_oid(dotted: str) -> bytes:
-    """OBJECT IDENTIFIER TLV (X.690 8.19) of a dotted OID this module names."""
-    arcs = [int(arc) for arc in dotted.split(".")]
-    content = b"".join(_base128(arc) for arc in [40 * arcs[0] + arcs[1], *arcs[2:]])
-    return encode_tlv(TAG_OID, content)
+@dataclass(frozen=True)
+class RsaNumbers:
+    """An RSA key as stored; the CRT values and d are None where the encoding omits them."""
 
-
-def _base128(arc: int) -> bytes:
-    """X.690 8.19.2: seven bits a byte, most significant first, bit 8 set on all but the last."""
-    groups = [(arc >> shift) & 0x7F for shift in range(0, max(arc.bit_length(), 1), 7)]
-    return bytes([0x80 | group for group in reversed(groups[1:])] + [groups[0]])
+    n: int = field(repr=False)
+    e: int = field(repr=False)
+    p: int = field(repr=False)
+    q: int = field(repr=False)
+    d: int | None = field(default=None, repr=False)
+    dp: int | None = field(default=None, repr=False)
+    dq: int | None = field(default=None, repr=False)
+    qinv: int | None = field(default=None, repr=False)
 
 
 def _spki(algorithm_identifier: bytes, public_key: bytes) -> bytes:
+    """SubjectPublicKeyInfo { AlgorithmIdentifier, BIT STRING } (RFC 5280 4.1)."""
     algorithm = encode_tlv(TAG_SEQUENCE, algorithm_identifier)
     return encode_tlv(TAG_SEQUENCE, algorithm + encode_tlv(TAG_BIT_STRING, b"\x00" + public_key))
 
 
+def plausible_rsa_public(n: int, e: int) -> bool:
+    """An odd modulus of a size OpenSSL accepts and an odd exponent 3 <= e < n."""
+    return (
+        MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS
+        and n % 2 == 1
+        and e % 2 == 1
+        and 3 <= e <= MAX_PUBLIC_EXPONENT
+        and e < n
+    )
+
+
+def rsa_public_der(n: int, e: int) -> bytes | None:
+    """RSAPublicKey ::= SEQUENCE { modulus, publicExponent } (RFC 8017 A.1.1)."""
+    if not plausible_rsa_public(n, e):
+        return None
+    return encode_tlv(TAG_SEQUENCE, encode_integer(n) + encode_integer(e))
+
+
 def rsa_public_spki(n: int, e: int) -> bytes | None:
+    """RSAPublicKey inside rsaEncryption, parameters NULL (RFC 3279 2.3.1)."""
     rsa_public_key = rsa_public_der(n, e)
     if rsa_public_key is None:
         return None
     return _spki(encode_oid(RSA.oid) + encode_tlv(TAG_NULL, b""), rsa_public_key)
+
+
+def rsa_private_der(numbers: RsaNumbers) -> bytes | None:
+    """RSAPrivateKey version 0 (RFC 8017 A.1.2); missing values computed from p, q, e.
+
+    Stored values must agree with p, q and e (RFC 8017 3.2): a blob whose d or
+    CRT values were overwritten is no key.  A stored d may be the inverse of e
+    modulo (p-1)(q-1) or modulo lcm(p-1, q-1) (Windows versions differ); both
+    satisfy e*d = 1 mod lcm(p-1, q-1).
+    """
+    n, e, p, q = numbers.n, numbers.e, numbers.p, numbers.q
+    if not plausible_rsa_public(n, e) or p <= 1 or q <= 1 or p == q or p * q != n:
+        return None
+    lcm = math.lcm(p - 1, q - 1)
+    try:
+        d = numbers.d if numbers.d is not None else pow(e, -1, lcm)
+        qinv = pow(q, -1, p)
+    except ValueError:  # e shares a factor with lcm(p - 1, q - 1): no such key
+        return None
+    crt_values = (d % (p - 1), d % (q - 1), qinv)
+    stored = (numbers.dp, numbers.dq, numbers.qinv)
+    if e * d % lcm != 1 or not all(map(_agrees, stored, crt_values)):
+        return None
+    fields = (0, n, e, d, p, q, *crt_values)
+    return encode_tlv(TAG_SEQUENCE, b"".join(encode_integer(value) for value in fields))
+
+
+def _agrees(stored: int | None, computed: int) -> bool:
+    return stored is None or stored == computed
 
 
 def _plausible_dsa(p: int, q: int, g: int, y: int) -> bool:
@@ -84,6 +135,7 @@ def _plausible_dsa(p: int, q: int, g: int, y: int) -> bool:
 
 
 def dsa_public_spki(p: int, q: int, g: int, y: int) -> bytes | None:
+    """id-dsa with Dss-Parms { p, q, g }, the public key y as an INTEGER (RFC 3279 2.3.2)."""
     if not _plausible_dsa(p, q, g, y):
         return None
     parameters = encode_tlv(TAG_SEQUENCE, b"".join(map(encode_integer, (p, q, g))))
@@ -96,7 +148,16 @@ def dsa_private_der(p: int, q: int, g: int, y: int, x: int) -> bytes | None:
     return encode_tlv(TAG_SEQUENCE, b"".join(map(encode_integer, (0, p, q, g, y, x))))
 
 
+def ec_point(curve: Curve, x: bytes, y: bytes) -> bytes | None:
+    """SEC 1 2.3.3 uncompressed point 04 || X || Y, each coordinate curve-sized."""
+    size = curve.size_bytes
+    if len(x) != size or len(y) != size:
+        return None
+    return b"\x04" + x + y
+
+
 def ec_public_spki(curve: Curve, point: bytes) -> bytes | None:
+    """SubjectPublicKeyInfo { { id-ecPublicKey, namedCurve }, BIT STRING point } (RFC 5480)."""
     if not point_matches_size(point, curve):
         return None
     return _spki(encode_oid(EC.oid) + encode_oid(curve.oid), point)

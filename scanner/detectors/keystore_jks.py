@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from scanner.detectors.asn1 import TAG_SEQUENCE, DerError, read_element
 from scanner.detectors.base import Candidate, Parser, Window
+from scanner.detectors.fields import FieldReader
 from scanner.detectors.java_serialization import SerializationError, serialization_stream_end
 from scanner.detectors.keystore_pkcs12 import MAX_LENGTH
 from scanner.keys.base import Payload, PayloadKind
@@ -62,28 +63,12 @@ class JavaKeyStore:
     end: int
 
 
-@dataclass
-class _Cursor:
-    data: bytes
-    position: int
-    limit: int
-
-    def take(self, count: int) -> bytes:
-        if self.position + count > self.limit:
-            raise JksError(f"keystore runs past its bound at offset {self.position}")
-        chunk = self.data[self.position : self.position + count]
-        self.position += count
-        return chunk
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "big")
-
-    def u32(self) -> int:
-        return int.from_bytes(self.take(4), "big")
+class _Cursor(FieldReader):
+    error = JksError
 
     def der(self) -> bytes:
         """u32 length then exactly one DER SEQUENCE of that length."""
-        length = self.u32()
+        length = self.big_endian(4)
         start = self.position
         if length < _MIN_DER_BYTES:
             raise JksError(f"implausibly short DER at offset {start}")
@@ -99,8 +84,8 @@ class _Cursor:
 
 def read_java_keystore(data: bytes, offset: int, limit: int) -> JavaKeyStore:
     """The JKS or JCEKS store at `offset`; JksError unless whole and well formed."""
-    cursor = _Cursor(data, offset, min(limit, len(data)))
-    magic, version, count = cursor.u32(), cursor.u32(), cursor.u32()
+    cursor = _Cursor(data, offset, limit)
+    magic, version, count = cursor.big_endian(4), cursor.big_endian(4), cursor.big_endian(4)
     if magic not in (JKS_MAGIC, JCEKS_MAGIC) or version not in _VERSIONS:
         raise JksError(f"no Java keystore header at offset {offset}")
     if not 0 < count * _MIN_ENTRY_BYTES <= cursor.limit - cursor.position:
@@ -116,12 +101,12 @@ def read_java_keystore(data: bytes, offset: int, limit: int) -> JavaKeyStore:
 
 
 def _read_entry(cursor: _Cursor, magic: int, version: int) -> PrivateKeyEntry | None:
-    tag = cursor.u32()
-    alias = cursor.take(cursor.u16())
+    tag = cursor.big_endian(4)
+    alias = cursor.take(cursor.big_endian(2))
     cursor.take(8)  # creation date, milliseconds since 1970
     if tag == TAG_PRIVATE_KEY:
         protected_key = cursor.der()
-        chain_length = cursor.u32()
+        chain_length = cursor.big_endian(4)
         if chain_length > _MAX_CHAIN:
             raise JksError(f"implausible certificate chain at offset {cursor.position - 4}")
         for _ in range(chain_length):
@@ -138,7 +123,7 @@ def _read_entry(cursor: _Cursor, magic: int, version: int) -> PrivateKeyEntry | 
 
 def _read_certificate(cursor: _Cursor, version: int) -> None:
     if version == 2:
-        cursor.take(cursor.u16())
+        cursor.take(cursor.big_endian(2))
     cursor.der()
 
 

@@ -20,7 +20,6 @@ escaped line breaks; indentation before lines is allowed.
 
 from __future__ import annotations
 
-import binascii
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from scanner.detectors.openpgp_packets import (
     read_packet_header,
     secret_key_payload,
 )
+from scanner.detectors.text import decode_whole_quanta, narrow_utf16le_prefix
 from scanner.keys.base import Payload
 
 _BEGIN = b"-----BEGIN "
@@ -115,7 +115,7 @@ def read_armor(text: bytes) -> ArmoredBlock | None:
     lines = _lines(text, begin_end, form)
     next(lines)  # the empty rest of the BEGIN line
     body, end = _body_lines(lines, _END + label + _DASHES)
-    decoded = _decode_whole_quanta(b"".join(body))
+    decoded = decode_whole_quanta(b"".join(body))
     if not decoded:
         return None
     return ArmoredBlock(decoded, end, form.name)
@@ -154,15 +154,6 @@ def _skip_headers(lines: Iterator[_Line]) -> _Line | None:
     return None if had_headers else line
 
 
-def _decode_whole_quanta(characters: bytes) -> bytes:
-    """RFC 4648 4: the longest prefix of whole 4-character groups."""
-    whole = characters[: len(characters) - len(characters) % 4]
-    try:
-        return binascii.a2b_base64(whole, strict_mode=True)
-    except binascii.Error:
-        return b""
-
-
 def secret_key_payloads(packets: bytes) -> list[Payload]:
     """A payload for each Secret-Key and Secret-Subkey packet, if the first is a Secret-Key."""
     payloads: list[Payload] = []
@@ -189,7 +180,7 @@ class OpenPgpArmoredParser(Parser):
     def parse(self, window: Window, position: int) -> Iterable[Candidate]:
         raw = window.data[position : position + self.max_length]
         wide = raw.startswith(_UTF16LE_BEGIN)
-        block = read_armor(_narrow(raw) if wide else raw)
+        block = read_armor(narrow_utf16le_prefix(raw) if wide else raw)
         if block is None:
             return ()
         encoding = "armored" + ("-utf-16le" if wide else "") + block.form
@@ -216,10 +207,3 @@ class OpenPgpBinaryParser(Parser):
             return ()
         offset = window.start + position
         return (Candidate("openpgp", "binary", offset, header.length, payload),)
-
-
-def _narrow(raw: bytes) -> bytes:
-    """The UTF-16LE text as ASCII, up to the first code unit not below 0x100."""
-    high_bytes = raw[1::2]
-    stop = len(high_bytes) - len(high_bytes.lstrip(b"\x00"))
-    return raw[0 : 2 * stop : 2]

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from scanner.detectors.asn1 import DerError, decode_oid
 from scanner.detectors.der_spki import ED448, ED25519, X448, X25519, KeyAlgorithm
+from scanner.detectors.fields import FieldReader
 from scanner.detectors.key_der import (
     RsaNumbers,
     dsa_private_der,
@@ -128,29 +129,14 @@ def _openpgp_header(header: bytes) -> PacketHeader | None:
     return None  # partial body lengths, or cut short
 
 
-class _Body:
+class _Body(FieldReader):
     """Bounded reads of one packet body."""
 
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self.position = 0
-
-    def take(self, count: int) -> bytes:
-        end = self.position + count
-        if count < 0 or end > len(self._data):
-            raise _MalformedError
-        self.position = end
-        return self._data[end - count : end]
-
-    def octet(self) -> int:
-        return self.take(1)[0]
-
-    def number(self, octets: int) -> int:
-        return int.from_bytes(self.take(octets), "big")
+    error = _MalformedError
 
     def mpi(self) -> bytes:
         """RFC 9580 3.2: 2-octet bit count, then the big-endian octets."""
-        bits = self.number(2)
+        bits = self.big_endian(2)
         if bits > _MAX_MPI_BITS:
             raise _MalformedError
         return self.take((bits + 7) // 8)
@@ -167,9 +153,6 @@ class _Body:
             return decode_oid(self.take(length))
         except DerError:
             raise _MalformedError from None
-
-    def rest(self) -> int:
-        return len(self._data) - self.position
 
 
 @dataclass(frozen=True)
@@ -209,7 +192,7 @@ def _secret_key_payload(body: _Body) -> Payload | None:
 
 def _read_public_material(body: _Body, algorithm: int, version: int) -> _PublicKey:
     if version == _V6:
-        count = body.number(4)
+        count = body.big_endian(4)
         start = body.position
         public = _public_key(body, algorithm)
         if body.position - start != count:

@@ -21,11 +21,11 @@ merges the two.
 
 from __future__ import annotations
 
-import binascii
 import re
 from collections.abc import Iterable
 
 from scanner.detectors.base import Candidate, Parser, Window
+from scanner.detectors.text import decode_whole_quanta
 from scanner.keys.base import Payload, PayloadKind
 
 MAGIC = b"openssh-key-v1\x00"
@@ -208,7 +208,7 @@ class OpenSshBase64Parser(Parser):
         data = window.data
         segments = _base64_segments(data, position, _run_limit(data, position, self.max_length))
         characters = b"".join(data[start:end] for start, end in segments)
-        decoded = _decode_prefix(characters)
+        decoded = decode_whole_quanta(characters)
         blob_length = openssh_blob_length(decoded) if decoded is not None else None
         if decoded is None or blob_length is None:
             return ()
@@ -262,15 +262,6 @@ def _next_line_start(data: bytes, position: int, limit: int) -> int | None:
     while position < limit and data[position] in _INDENT:
         position += 1
     return position
-
-
-def _decode_prefix(characters: bytes) -> bytes | None:
-    """Decode the longest whole-quantum prefix (RFC 4648 section 4)."""
-    whole = characters[: len(characters) - len(characters) % 4]
-    try:
-        return binascii.a2b_base64(whole, strict_mode=True)
-    except binascii.Error:
-        return None
 
 
 def _encoding_length(blob_length: int, characters: bytes) -> int:

@@ -27,12 +27,12 @@ by the end of its region (HPROF: the next record's tag), else as UTF-16LE.
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scanner.detectors.base import Candidate, Parser, Window
 from scanner.detectors.openssh import openssh_blob_length
+from scanner.detectors.text import decode_base64, narrow_utf16
 from scanner.keys.base import Payload, PayloadKind
 
 _BEGIN = b"-----BEGIN "
@@ -206,10 +206,7 @@ def _narrow(raw: bytes, encoding: _Encoding) -> bytes | None:
     """The block as ASCII text; None if a UTF-16 code unit is not below 0x100."""
     if encoding.width == 1:
         return raw
-    high_byte = 1 - encoding.low_byte
-    if len(raw) % 2 or raw[high_byte::2].strip(b"\x00"):
-        return None
-    return raw[encoding.low_byte :: 2]
+    return narrow_utf16(raw, big_endian=encoding.low_byte == 1)
 
 
 def _read_block(text: bytes) -> _Block | None:
@@ -276,10 +273,7 @@ def _decode_base64(lines: list[bytes]) -> bytes | None:
     body = b"".join(lines)
     if not body or not all(lines) or body.translate(None, _BASE64_CHARACTERS):
         return None
-    try:
-        return binascii.a2b_base64(body, strict_mode=True)
-    except binascii.Error:
-        return None
+    return decode_base64(body)
 
 
 def _payload(block: _Block) -> Payload | None:

@@ -36,13 +36,13 @@ ends with the last MAC digit.
 
 from __future__ import annotations
 
-import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from scanner.detectors.base import Candidate, Parser, Window
 from scanner.detectors.der_spki import ED448, ED25519
+from scanner.detectors.fields import FieldReader
 from scanner.detectors.key_der import (
     RsaNumbers,
     dsa_private_der,
@@ -54,6 +54,7 @@ from scanner.detectors.key_der import (
     rsa_private_der,
     rsa_public_spki,
 )
+from scanner.detectors.text import decode_base64, narrow_utf16le_prefix
 from scanner.keys.base import Payload, PayloadKind
 from scanner.keys.ec import CURVE_BY_OID, Curve
 
@@ -144,10 +145,10 @@ class _Lines:
         lines = [self.line(_MAX_BASE64_LINE) for _ in range(line_count)]
         if not all(_BASE64_LINE.fullmatch(line) for line in lines):
             raise _MalformedError
-        try:
-            return binascii.a2b_base64(b"".join(lines), strict_mode=True)
-        except binascii.Error:
-            raise _MalformedError from None
+        decoded = decode_base64(b"".join(lines))
+        if decoded is None:
+            raise _MalformedError
+        return decoded
 
     def hex_value(self, name: bytes, digits: int) -> None:
         """A last "Name: <hex>" field, which needs no line break after it."""
@@ -233,16 +234,16 @@ def _read_argon2_parameters(lines: _Lines) -> None:
 # --- the blobs (RFC 4251 5 wire types) ------------------------------------------------
 
 
-class _Blob:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._position = 0
+class _Blob(FieldReader):
+    """A public or private blob: uint32-length strings and mpints."""
+
+    error = _MalformedError
 
     def string(self, limit: int = _MAX_MPINT) -> bytes:
-        length = int.from_bytes(self._take(4), "big")
+        length = self.big_endian(4)
         if length > limit:
             raise _MalformedError
-        return self._take(length)
+        return self.take(length)
 
     def mpint(self) -> int:
         """A non-negative mpint (negative numbers are no key component)."""
@@ -250,16 +251,6 @@ class _Blob:
         if value[:1] >= b"\x80":
             raise _MalformedError
         return int.from_bytes(value, "big")
-
-    def rest(self) -> int:
-        return len(self._data) - self._position
-
-    def _take(self, count: int) -> bytes:
-        end = self._position + count
-        if end > len(self._data):
-            raise _MalformedError
-        self._position = end
-        return self._data[end - count : end]
 
 
 def ppk_payload(ppk: PpkFile) -> Payload | None:
@@ -343,17 +334,10 @@ class PpkParser(Parser):
     def parse(self, window: Window, position: int) -> Iterable[Candidate]:
         raw = window.data[position : position + self.max_length]
         wide = raw.startswith(_UTF16LE_MAGIC)
-        ppk = read_ppk(_narrow(raw) if wide else raw)
+        ppk = read_ppk(narrow_utf16le_prefix(raw) if wide else raw)
         payload = ppk_payload(ppk) if ppk is not None else None
         if ppk is None or payload is None:
             return ()
         encoding = f"ppk{ppk.version}" + ("-utf-16le" if wide else "") + ppk.form
         length = ppk.length * (2 if wide else 1)
         return (Candidate("ppk", encoding, window.start + position, length, payload),)
-
-
-def _narrow(raw: bytes) -> bytes:
-    """The UTF-16LE text as ASCII, up to the first code unit not below 0x100."""
-    high_bytes = raw[1::2]
-    stop = len(high_bytes) - len(high_bytes.lstrip(b"\x00"))
-    return raw[0 : 2 * stop : 2]

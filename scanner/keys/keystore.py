@@ -27,7 +27,9 @@ from scanner.detectors.asn1 import (
     TAG_OCTET_STRING,
     TAG_SEQUENCE,
     DerError,
+    context_tag,
     encode_integer,
+    encode_oid,
     encode_tlv,
 )
 from scanner.detectors.keystore_jks import (
@@ -38,7 +40,7 @@ from scanner.detectors.keystore_jks import (
     PrivateKeyEntry,
     read_java_keystore,
 )
-from scanner.detectors.keystore_pkcs12 import plain_key_bags, read_pfx
+from scanner.detectors.keystore_pkcs12 import DATA_OID, plain_key_bags, read_pfx
 from scanner.errors import KeyProofError
 from scanner.keys.base import Key, KeyKind, Payload, PayloadKind
 from scanner.keys.jks_protector import (
@@ -66,8 +68,6 @@ DEFAULT_PASSWORDS: tuple[str, ...] = (
 )
 _KEYSTORE_KINDS = frozenset({PayloadKind.PKCS12, PayloadKind.JKS, PayloadKind.JCEKS})
 _JAVA_MAGIC = {PayloadKind.JKS: JKS_MAGIC, PayloadKind.JCEKS: JCEKS_MAGIC}
-_DATA_OID_DER = bytes.fromhex("06092a864886f70d010701")  # RFC 2315 id-data
-_CONTEXT_0 = 0xA0
 # JCEKS key passwords cost 2 x iterations MD5 rounds each (200,000 iterations by
 # default, about 0.2 s here): a store gets this many rounds in all, so a hostile
 # one with thousands of keys cannot stall the scan.
@@ -200,8 +200,9 @@ def _single_bag_pfx(bag: bytes) -> bytes:
 
 
 def _data_content_info(content: bytes) -> bytes:
-    wrapped = encode_tlv(_CONTEXT_0, encode_tlv(TAG_OCTET_STRING, content))
-    return encode_tlv(TAG_SEQUENCE, _DATA_OID_DER + wrapped)
+    """ContentInfo { id-data, [0] EXPLICIT OCTET STRING } (RFC 2315 7, 8)."""
+    wrapped = encode_tlv(context_tag(0, constructed=True), encode_tlv(TAG_OCTET_STRING, content))
+    return encode_tlv(TAG_SEQUENCE, encode_oid(DATA_OID) + wrapped)
 
 
 def _pkcs8(key: PrivateKeyTypes) -> bytes:

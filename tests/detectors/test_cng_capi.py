@@ -1,7 +1,7 @@
 """Windows CNG (bcrypt.h) and CryptoAPI key blobs: parsers, rules/windows.yar, the CLI.
 
 Keys are made with `cryptography` (RSA 1024/2048/4096, P-256/384/521) and
-written as blobs by tests/detectors/windows_blobs.py, which follows Microsoft's
+written as blobs by samples/samplegen/windows_blobs.py, which follows Microsoft's
 published layouts (and reproduces Windows-written blobs byte for byte: see its
 docstring).  Each parser must cut out exactly the blob at its anchor, the
 prover must give the key's own fingerprint and kind, every truncation and
@@ -29,6 +29,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from samples.samplegen.windows_blobs import (
+    CALG_RSA_KEYX,
+    CALG_RSA_SIGN,
+    CngRsaMagic,
+    capi_rsa_blob,
+    cng_ecc_blob,
+    cng_rsa_blob,
+    rsa_key_value_elements,
+    rsa_key_value_xml,
+)
 from scanner.config import EngineName
 from scanner.detectors import PARSERS
 from scanner.detectors.base import Candidate, Window
@@ -40,18 +50,8 @@ from scanner.keys.base import Key, KeyKind, PayloadKind
 from scanner.keys.fingerprint import fingerprint_public_key
 from scanner.keys.prove import prove
 from tests.clirun import dumpguard
-from tests.detectors.windows_blobs import (
-    CALG_RSA_KEYX,
-    CALG_RSA_SIGN,
-    CngRsaMagic,
-    capi_rsa_blob,
-    cng_ecc_blob,
-    cng_rsa_blob,
-    rsa_key_value_elements,
-    rsa_key_value_xml,
-)
-from tests.formats.conftest import read_ready_line
 from tests.formats.test_elfcore import EM_X86_64, PF_R, PF_W, Segment, build_elf_core
+from tests.processes import read_ready_line
 
 REPO = Path(__file__).resolve().parents[2]
 RULE_FILE = REPO / "rules" / "windows.yar"

@@ -18,11 +18,13 @@ from hypothesis import strategies as st
 
 from scanner.detectors import PARSERS
 from scanner.detectors.asn1 import (
+    TAG_OID,
     TAG_SEQUENCE,
     DerError,
     DerReader,
     decode_oid,
     encode_integer,
+    encode_oid,
     encode_tlv,
     read_element,
 )
@@ -303,8 +305,21 @@ def test_integer_encoding_round_trips_minimally(value: int) -> None:
         ("608648016503040102", "2.16.840.1.101.3.4.1.2"),
     ],
 )
-def test_oid_decoding(content: str, dotted: str) -> None:
+def test_oid_decoding_and_encoding(content: str, dotted: str) -> None:
     assert decode_oid(bytes.fromhex(content)) == dotted
+    assert encode_oid(dotted) == encode_tlv(TAG_OID, bytes.fromhex(content))
+
+
+@given(
+    st.integers(min_value=0, max_value=2),
+    st.integers(min_value=0, max_value=39),
+    st.lists(st.integers(min_value=0, max_value=1 << 28), max_size=5),
+)
+def test_oid_encoding_round_trips(first: int, second: int, rest: list[int]) -> None:
+    dotted = ".".join(map(str, (first, second, *rest)))
+    reader = DerReader(encode_oid(dotted), 0, 64)
+    assert reader.oid() == dotted
+    reader.finish()
 
 
 @pytest.mark.parametrize("content", ["", "2a86", "2a80010101", "2a" + "81" * 40 + "01"])

@@ -1,7 +1,7 @@
 """The .NET RSAKeyValue XML detector ("dotnet-xml"): parser, rules/xml.yar, the CLI.
 
 No .NET runtime is installed here, so the XML is written by
-tests/detectors/windows_blobs.py in the form RSA.ToXmlString writes (element
+samples/samplegen/windows_blobs.py in the form RSA.ToXmlString writes (element
 order, padding of P..D), from keys made with `cryptography`; other element
 orders, whitespace, wrapped base64 and an xmlns attribute cover hand-edited
 and XML-DSig forms.  Both the ASCII and the UTF-16LE form (.NET strings in
@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from samples.samplegen.windows_blobs import rsa_key_value_elements, rsa_key_value_xml
 from scanner.config import EngineName
 from scanner.detectors import PARSERS
 from scanner.detectors.base import Candidate, Window
@@ -36,7 +37,6 @@ from scanner.keys.fingerprint import fingerprint_public_key
 from scanner.keys.prove import prove
 from tests.clirun import dumpguard
 from tests.detectors.test_cng_capi import offsets_across_chunk_edges
-from tests.detectors.windows_blobs import rsa_key_value_elements, rsa_key_value_xml
 from tests.formats.test_elfcore import EM_X86_64, PF_R, PF_W, Segment, build_elf_core
 
 REPO = Path(__file__).resolve().parents[2]

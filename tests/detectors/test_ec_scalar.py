@@ -51,7 +51,6 @@ from scanner.keys.ec import CURVES, Curve
 from scanner.keys.fingerprint import fingerprint_public_key
 from scanner.keys.known import load_known_keys
 from scanner.pipeline import BUILTIN_RULES, scan
-from tests.formats.conftest import read_ready_line
 from tests.formats.test_elfcore import (
     EM_386,
     EM_X86_64,
@@ -63,6 +62,7 @@ from tests.formats.test_elfcore import (
     note,
     prpsinfo,
 )
+from tests.processes import gcore, read_ready_line, require_gcore, stop
 
 CURVE = {curve.name: curve for curve in CURVES}
 KEYS_PER_GENERATOR = 20
@@ -739,29 +739,19 @@ class LiveDump:
 
 @pytest.fixture(scope="module")
 def live_dump(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDump]:
-    if shutil.which("gcore") is None:
-        pytest.skip("gdb's gcore is not installed")
+    require_gcore()
     tmp_path = tmp_path_factory.mktemp("live")
     process = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True)
     try:
         _, ec_hex, ed_hex = read_ready_line(process, 30).split()
-        result = subprocess.run(
-            ["gcore", "-o", str(tmp_path / "core"), str(process.pid)],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        core = tmp_path / f"core.{process.pid}"
-        if result.returncode != 0 or not core.is_file():
-            pytest.skip("gcore could not dump the process (ptrace not allowed?)")
+        core = gcore(process.pid, tmp_path / "core")
         keys = [serialization.load_der_public_key(bytes.fromhex(h)) for h in (ec_hex, ed_hex)]
         ec_known, ed_known = tmp_path / "ec.pem", tmp_path / "ed.pem"
         ec_known.write_bytes(public_pem(keys[0]))
         ed_known.write_bytes(public_pem(keys[1]))
         yield LiveDump(core, ec_known, ed_known, *(fingerprint_public_key(k) for k in keys))
     finally:
-        process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop(process)
 
 
 def high_or_above(findings: list[Finding]) -> list[Finding]:

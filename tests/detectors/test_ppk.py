@@ -1,7 +1,6 @@
 """PuTTY PPK files (versions 2 and 3): the parser, the rule under both engines, the CLI.
 
-puttygen (Debian package putty-tools) is not installed here, so the files are
-written by `ppk_file` below, exactly as the PuTTY manual's appendix C
+Most files are written by `ppk_file` below, exactly as the PuTTY manual's appendix C
 ("PPK file format") specifies them: header lines, 64-character base64 lines,
 the private blob encrypted with AES-256-CBC (v2: key from SHA-1 of a sequence
 number and the passphrase, zero IV; v3: Argon2id via `cryptography`), and the
@@ -10,6 +9,14 @@ passphrase); v3: HMAC-SHA-256 keyed by the Argon2 output, or the empty key).
 The public blobs are checked against `cryptography`'s own OpenSSH encoding.
 Keys are made by `cryptography` at test time; payloads and key bytes never
 reach an assertion message (fingerprints only).
+
+Real files: where puttygen (Debian package putty-tools) is on PATH, it makes
+every key type PuTTY 0.78 has, saved as PPK 2 and 3, unencrypted and
+encrypted (Argon2id, Argon2i and Argon2d), and each file is planted in a raw
+file and scanned by the CLI; the expected fingerprint comes from puttygen's
+own OpenSSH public key export.  The same files check the writer: it writes
+puttygen's unencrypted files byte for byte, and its key derivation opens
+puttygen's encrypted ones.
 """
 
 from __future__ import annotations
@@ -20,16 +27,21 @@ import hashlib
 import hmac
 import os
 import random
+import shutil
+import subprocess
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.utils import CryptographyDeprecationWarning
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,7 +55,7 @@ from scanner.keys.base import Key, KeyKind, PayloadKind
 from scanner.keys.fingerprint import fingerprint_public_key
 from scanner.keys.prove import prove
 
-from .containers_for import HOLDERS, scan_findings
+from .containers_for import HOLDERS, LEAD_BYTES, region_bytes, scan_findings
 
 PARSER = PpkParser()
 WINDOW_START = 0x1_0000_0003
@@ -547,3 +559,233 @@ def test_cli_finds_plain_and_encrypted_ppk_in_each_input(holder: str, tmp_path: 
     assert found_encrypted["offset"] == planted.offset + len(plain) + len(gap)
     if planted.address is not None:
         assert found_plain["address"] == planted.address
+
+
+# --- real files made by puttygen (putty-tools) ---------------------------------------------
+
+PUTTYGEN = shutil.which("puttygen")
+PUTTYGEN_COMMENT = b"dumpguard puttygen key"
+# puttygen -t/-b for each key type PuTTY 0.78 makes.
+PUTTYGEN_KEY_TYPES: dict[str, tuple[str, ...]] = {
+    "rsa2048": ("-t", "rsa", "-b", "2048"),
+    "dsa1024": ("-t", "dsa", "-b", "1024"),
+    "p256": ("-t", "ecdsa", "-b", "256"),
+    "p384": ("-t", "ecdsa", "-b", "384"),
+    "p521": ("-t", "ecdsa", "-b", "521"),
+    "ed25519": ("-t", "ed25519"),
+    "ed448": ("-t", "ed448"),
+}
+
+
+@dataclass(frozen=True)
+class PuttygenSave:
+    """How puttygen re-saves a key: PPK version, with a passphrase or not, --ppk-param extras."""
+
+    version: int
+    encrypted: bool
+    extra_params: str = ""
+
+
+PUTTYGEN_SAVES = {
+    "v2": PuttygenSave(2, encrypted=False),
+    "v3": PuttygenSave(3, encrypted=False),
+    "v2-encrypted": PuttygenSave(2, encrypted=True),
+    "v3-encrypted": PuttygenSave(3, encrypted=True),  # Argon2id, passes tuned to 100 ms
+    "v3-encrypted-argon2i": PuttygenSave(3, True, "kdf=argon2i,memory=1024,passes=2,parallelism=2"),
+    "v3-encrypted-argon2d": PuttygenSave(3, True, "kdf=argon2d,passes=1"),
+}
+PUTTYGEN_CASES = [
+    *((key_name, save) for key_name in PUTTYGEN_KEY_TYPES for save in list(PUTTYGEN_SAVES)[:4]),
+    ("ed25519", "v3-encrypted-argon2i"),
+    ("p384", "v3-encrypted-argon2d"),
+]
+
+
+@dataclass(frozen=True)
+class PuttygenKey:
+    """One key made by puttygen: its PPK files by save name, its OpenSSH exports."""
+
+    files: dict[str, bytes] = field(repr=False)
+    openssh_private: bytes = field(repr=False)
+    fingerprint: str  # from the OpenSSH public key line, independently of dumpguard
+
+
+def run_puttygen(*args: str | Path) -> None:
+    """puttygen without a terminal: passphrases come from files, stdin is empty."""
+    assert PUTTYGEN is not None
+    result = subprocess.run(
+        [PUTTYGEN, *map(str, args)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode("utf-8", "replace")[-500:]
+
+
+def make_puttygen_key(directory: Path, key_name: str) -> PuttygenKey:
+    """Generate one key (saved unencrypted as PPK 3), then re-save it every way
+    (`-P` with --new-passphrase: an empty file saves it unencrypted) and export it."""
+    empty, passphrase = directory / "empty-passphrase", directory / "passphrase"
+    empty.write_bytes(b"")
+    passphrase.write_bytes(PASSPHRASE)
+    generated = directory / f"{key_name}.ppk"
+    keygen = ("-q", "-C", PUTTYGEN_COMMENT.decode(), "--new-passphrase", empty, "-o", generated)
+    run_puttygen(*PUTTYGEN_KEY_TYPES[key_name], *keygen)
+    files = {}
+    for save_name, save in PUTTYGEN_SAVES.items():
+        params = ",".join(filter(None, [f"version={save.version}", save.extra_params]))
+        saved = directory / f"{key_name}-{save_name}.ppk"
+        new_passphrase = passphrase if save.encrypted else empty
+        run_puttygen(generated, "-P", "--new-passphrase", new_passphrase, "-O", "private",
+                     "--ppk-param", params, "-o", saved)  # fmt: skip
+        files[save_name] = saved.read_bytes()
+    run_puttygen(generated, "-O", "public-openssh", "-o", directory / f"{key_name}.pub")
+    run_puttygen(generated, "-O", "private-openssh-new", "-o", directory / f"{key_name}.openssh")
+    return PuttygenKey(
+        files,
+        (directory / f"{key_name}.openssh").read_bytes(),
+        openssh_line_fingerprint((directory / f"{key_name}.pub").read_bytes()),
+    )
+
+
+def openssh_line_fingerprint(line: bytes) -> str:
+    """SHA-256 of the DER SPKI of an OpenSSH public key line, read by `cryptography`.
+
+    `cryptography` reads no ssh-ed448 line; that blob (RFC 8709 4: string
+    "ssh-ed448", string key) is cut here and its 57 bytes handed to Ed448PublicKey.
+    """
+    public_key: PublicKeyTypes
+    key_type_name, blob_base64 = line.split()[:2]
+    if key_type_name == b"ssh-ed448":
+        blob = base64.b64decode(blob_base64)
+        key_start = 4 + int.from_bytes(blob[:4], "big") + 4
+        public_key = ed448.Ed448PublicKey.from_public_bytes(blob[key_start:])
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)  # ssh-dss
+            public_key = serialization.load_ssh_public_key(line)
+    spki = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "sha256:" + hashlib.sha256(spki).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def puttygen_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, PuttygenKey]:
+    if PUTTYGEN is None:
+        pytest.skip("puttygen is not on PATH (Debian package putty-tools): no real PPK files")
+    directory = tmp_path_factory.mktemp("puttygen")
+    return {key_name: make_puttygen_key(directory, key_name) for key_name in PUTTYGEN_KEY_TYPES}
+
+
+@pytest.fixture(scope="module")
+def puttygen_findings(
+    puttygen_keys: dict[str, PuttygenKey], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[dict[str, Any]]]:
+    """Each puttygen file planted in a raw file of its own (after LEAD_BYTES random bytes),
+    all scanned by one run of the CLI; the findings by file name."""
+    directory = tmp_path_factory.mktemp("puttygen-planted")
+    paths = []
+    for seed, (key_name, save_name) in enumerate(PUTTYGEN_CASES):
+        path = directory / f"{key_name}-{save_name}.bin"
+        path.write_bytes(region_bytes(puttygen_keys[key_name].files[save_name], seed))
+        paths.append(path)
+    by_file: dict[str, list[dict[str, Any]]] = {path.name: [] for path in paths}
+    for finding in scan_findings(*paths):
+        by_file[Path(finding["path"]).name].append(finding)
+    return by_file
+
+
+@pytest.mark.parametrize(("key_name", "save_name"), PUTTYGEN_CASES)
+def test_puttygen_file_in_a_raw_file_is_found_with_its_fingerprint(
+    puttygen_keys: dict[str, PuttygenKey],
+    puttygen_findings: dict[str, list[dict[str, Any]]],
+    key_name: str,
+    save_name: str,
+) -> None:
+    key, save = puttygen_keys[key_name], PUTTYGEN_SAVES[save_name]
+    text = key.files[save_name]
+    assert text.startswith(b"PuTTY-User-Key-File-%d: " % save.version)  # what was asked for
+    assert (b"\nEncryption: aes256-cbc\n" in text) is save.encrypted
+
+    [finding] = puttygen_findings[f"{key_name}-{save_name}.bin"]
+
+    assert (finding["detector"], finding["encoding"]) == ("ppk", f"ppk{save.version}")
+    assert finding["kind"] == ("encrypted-private-key" if save.encrypted else "private-key")
+    assert finding["severity"] == ("medium" if save.encrypted else "high")
+    assert finding["fingerprint"] == key.fingerprint
+    assert (finding["offset"], finding["length"]) == (LEAD_BYTES, len(text) - 1)
+
+
+@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("key_name", [name for name in PUTTYGEN_KEY_TYPES if name != "ed448"])
+def test_spec_writer_writes_what_puttygen_writes(
+    puttygen_keys: dict[str, PuttygenKey], key_name: str, version: int
+) -> None:
+    """The writer above, given puttygen's key (exported as OpenSSH; `cryptography` reads no
+    ssh-ed448 private key), writes puttygen's unencrypted file byte for byte."""
+    key = puttygen_keys[key_name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)  # ssh-dss
+        private_key = serialization.load_ssh_private_key(key.openssh_private, None)
+    written = ppk_file(private_key, PpkOptions(version=version, comment=PUTTYGEN_COMMENT))
+    real = key.files[f"v{version}"]
+    assert hashlib.sha256(written).digest() == hashlib.sha256(real).digest()
+
+
+@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("key_name", list(PUTTYGEN_KEY_TYPES))
+def test_spec_writer_key_derivation_opens_puttygen_files(
+    puttygen_keys: dict[str, PuttygenKey], key_name: str, version: int
+) -> None:
+    """The writer's C.5 key derivation opens puttygen's encrypted file: the plaintext starts
+    with the private blob of the unencrypted file, and the MAC matches."""
+    key = puttygen_keys[key_name]
+    encrypted = ppk_fields(key.files[f"v{version}-encrypted"])
+    plain_private = ppk_fields(key.files[f"v{version}"])[b"Private-Lines"]
+    cipher_key, iv, mac_key = derived_keys(encrypted, version)
+    decryptor = Cipher(algorithms.AES(cipher_key), modes.CBC(iv)).decryptor()
+    padded = decryptor.update(encrypted[b"Private-Lines"]) + decryptor.finalize()
+    fields = (encrypted[b"key type"], b"aes256-cbc", PUTTYGEN_COMMENT)
+    mac_input = b"".join(map(ssh_string, (*fields, encrypted[b"Public-Lines"], padded)))
+    digest = hashlib.sha256 if version == 3 else hashlib.sha1
+
+    assert len(padded) - len(plain_private) in range(16)
+    assert hashlib.sha256(padded[: len(plain_private)]).digest() == (
+        hashlib.sha256(plain_private).digest()
+    )
+    assert hmac.new(mac_key, mac_input, digest).hexdigest().encode() == encrypted[b"Private-MAC"]
+
+
+def ppk_fields(text: bytes) -> dict[bytes, bytes]:
+    """A PPK file's header values; the two base64 blocks decoded under their count's name."""
+    lines = iter(text.decode("ascii").splitlines())
+    fields = {b"key type": next(lines).split(": ")[1].encode()}
+    for line in lines:
+        name, value = line.split(": ", 1)
+        if name.endswith("-Lines"):
+            block = "".join(next(lines) for _ in range(int(value)))
+            fields[name.encode()] = base64.b64decode(block)
+        else:
+            fields[name.encode()] = value.encode()
+    return fields
+
+
+def derived_keys(fields: dict[bytes, bytes], version: int) -> tuple[bytes, bytes, bytes]:
+    """(AES key, IV, MAC key) from the passphrase as appendix C.5 derives them."""
+    if version == 2:
+        return (
+            v2_cipher_key(PASSPHRASE),
+            bytes(16),
+            hashlib.sha1(MAC_KEY_LABEL + PASSPHRASE).digest(),
+        )
+    assert fields[b"Key-Derivation"] == b"Argon2id"  # the only flavour `cryptography` has
+    parameters = Argon2Parameters(
+        memory=int(fields[b"Argon2-Memory"]),
+        passes=int(fields[b"Argon2-Passes"]),
+        parallelism=int(fields[b"Argon2-Parallelism"]),
+        salt=bytes.fromhex(fields[b"Argon2-Salt"].decode()),
+    )
+    derived = argon2_output(PASSPHRASE, parameters)
+    return derived[:32], derived[32:48], derived[48:80]

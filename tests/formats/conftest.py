@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import selectors
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.processes import gcore, read_ready_line, require_gcore, stop
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"
@@ -25,7 +25,6 @@ address = ctypes.addressof((ctypes.c_char * len(marker)).from_buffer(marker))
 print(os.getpid(), marker.decode(), address, flush=True)
 time.sleep(300)
 """
-GCORE_TIMEOUT = 60
 
 
 @dataclass(frozen=True)
@@ -67,15 +66,6 @@ def parse_maps(text: str) -> tuple[Mapping, ...]:
     return tuple(mappings)
 
 
-def read_ready_line(process: subprocess.Popen[str], timeout: float) -> str:
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise TimeoutError("marker process did not report within the timeout")
-    return process.stdout.readline()
-
-
 @pytest.fixture(scope="session")
 def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One directory for hypothesis examples (function-scoped tmp_path cannot serve @given)."""
@@ -85,8 +75,7 @@ def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def gcore_dump(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcoreDump]:
     """A real core of a sleeping Python process, written by gdb's gcore."""
-    if shutil.which("gcore") is None:
-        pytest.skip("gcore (gdb) is not installed: cannot dump a live process")
+    require_gcore()
     process = subprocess.Popen(
         [sys.executable, "-c", MARKER_PROCESS], stdout=subprocess.PIPE, text=True
     )
@@ -94,18 +83,7 @@ def gcore_dump(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcoreDump]:
         pid_text, marker, address_text = read_ready_line(process, 30).split()
         comm = Path(f"/proc/{process.pid}/comm").read_text().strip()
         mappings = parse_maps(Path(f"/proc/{process.pid}/maps").read_text())
-        prefix = tmp_path_factory.mktemp("gcore") / "core"
-        result = subprocess.run(
-            ["gcore", "-o", str(prefix), str(process.pid)],
-            capture_output=True,
-            text=True,
-            timeout=GCORE_TIMEOUT,
-            check=False,
-        )
-        core = prefix.with_name(f"core.{process.pid}")
-        if result.returncode != 0 or not core.is_file():
-            reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            pytest.skip(f"gcore could not dump the process (ptrace not allowed?): {reason}")
+        core = gcore(process.pid, tmp_path_factory.mktemp("gcore") / "core")
         yield GcoreDump(
             core=core,
             pid=int(pid_text),
@@ -115,7 +93,4 @@ def gcore_dump(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcoreDump]:
             mappings=mappings,
         )
     finally:
-        process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop(process)

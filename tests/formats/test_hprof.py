@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import selectors
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -19,9 +18,10 @@ from scanner.errors import FormatError
 from scanner.formats import reader_for
 from scanner.formats.base import Dump
 from scanner.formats.hprof import MIN_ARRAY_BYTES, HprofReader
-from tests.clirun import dumpguard
+from tests.clirun import dumpguard, scan_json
 from tests.formats.hprof_writer import HprofWriter, WrittenArray, sample_dump
 from tests.keyfactory import SampleKey, make_keys
+from tests.processes import read_ready_line, stop
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOLDER_SOURCE = REPO_ROOT / "samples" / "holders" / "HoldHprofKeys.java"
@@ -292,16 +292,6 @@ class JavaHeap:
     pem_in_chars: SampleKey
 
 
-def wait_ready(process: subprocess.Popen[bytes]) -> None:
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(JVM_TIMEOUT):
-            raise TimeoutError("the Java holder did not print READY in time")
-    line = process.stdout.readline()
-    assert line.startswith(b"READY"), line[:40]
-
-
 def run_tool(*args: str) -> None:
     result = subprocess.run(args, capture_output=True, timeout=JVM_TIMEOUT, check=False)
     if result.returncode != 0:
@@ -324,25 +314,16 @@ def java_heap(tmp_path_factory: pytest.TempPathFactory) -> JavaHeap:
     ]  # fmt: skip
     process = subprocess.Popen(holder, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
-        wait_ready(process)
+        line = read_ready_line(process, JVM_TIMEOUT)
+        assert line.startswith(b"READY"), line[:40]
         jmap_dump, jcmd_dump = work / "jmap.hprof", work / "jcmd.hprof.gz"
         run_tool("jmap", f"-dump:live,format=b,file={jmap_dump}", str(process.pid))
         run_tool("jcmd", str(process.pid), "GC.heap_dump", "-gz=1", str(jcmd_dump))
     finally:
-        process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop(process)
     for name in ("string.pem", "bytes.der", "chars.pem"):
         (work / name).unlink()
     return JavaHeap(jmap_dump, jcmd_dump, rsa, p256, ed25519)
-
-
-def scan_json(*args: str | Path) -> tuple[int, dict[str, Any]]:
-    run = dumpguard("scan", *args, "--format", "json")
-    assert run.stdout, run.stderr
-    report: dict[str, Any] = json.loads(run.stdout)
-    return run.code, report
 
 
 def by_fingerprint(report: dict[str, Any], key: SampleKey) -> list[dict[str, Any]]:

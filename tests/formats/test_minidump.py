@@ -359,6 +359,14 @@ def dump_or_format_error(path: Path) -> None:
     assert "\n" not in message
 
 
+def mutated_and_cut(data: st.DataObject, sample: bytes) -> bytes:
+    """`sample` with up to eight bytes overwritten, cut at a drawn length."""
+    blob = bytearray(sample)
+    for _ in range(data.draw(st.integers(0, 8))):
+        blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
+    return bytes(blob[: data.draw(st.integers(0, len(blob)))])
+
+
 @settings(max_examples=200, deadline=2000)
 @given(data=MDMP_HEADERS)
 def test_random_bytes_after_minidump_header_give_dump_or_format_error(
@@ -368,16 +376,15 @@ def test_random_bytes_after_minidump_header_give_dump_or_format_error(
     dump_or_format_error(path)
 
 
-@settings(max_examples=200, deadline=2000)
-@given(data=st.data())
-def test_mutated_and_truncated_test_minidump_gives_dump_or_format_error(
-    fuzz_dir: Path, data: st.DataObject
+@settings(max_examples=300, deadline=2000)
+@given(data=st.data(), annotated=st.booleans())
+def test_mutated_and_truncated_test_minidumps_give_dump_or_format_error(
+    fuzz_dir: Path, data: st.DataObject, annotated: bool
 ) -> None:
-    blob = bytearray(sample_minidump().data)
-    for _ in range(data.draw(st.integers(0, 8))):
-        blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
-    cut = data.draw(st.integers(0, len(blob)))
-    dump_or_format_error(write(fuzz_dir, bytes(blob[:cut]), "mutated.dmp"))
+    """The plain test minidump, and one with a MemoryInfoList and a ThreadList, their
+    counts and records mutated and cut."""
+    sample = annotated_minidump() if annotated else sample_minidump()
+    dump_or_format_error(write(fuzz_dir, mutated_and_cut(data, sample.data), "mutated.dmp"))
 
 
 @settings(max_examples=100, deadline=2000)
@@ -583,19 +590,6 @@ def test_cli_findings_name_stack_and_anonymous_regions(tmp_path: Path) -> None:
         (rsa_key.fingerprint, "stack of thread 77", stack[0]),
         (ec_key.fingerprint, "anonymous rw-", heap[0]),
     }
-
-
-@settings(max_examples=150, deadline=2000)
-@given(data=st.data())
-def test_mutated_annotated_minidump_gives_dump_or_format_error(
-    fuzz_dir: Path, data: st.DataObject
-) -> None:
-    """Memory info, thread list and their counts mutated and cut."""
-    blob = bytearray(annotated_minidump().data)
-    for _ in range(data.draw(st.integers(0, 8))):
-        blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
-    cut = data.draw(st.integers(0, len(blob)))
-    dump_or_format_error(write(fuzz_dir, bytes(blob[:cut]), "annotated.dmp"))
 
 
 def test_findings_in_anonymous_elf_core_memory_are_named_by_protection() -> None:

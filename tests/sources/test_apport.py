@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from scanner.errors import SourceError
 from scanner.sources import container_for
 from scanner.sources.apport import Apport
 from scanner.sources.base import Blob, Skipped, Spool
-from tests.clirun import dumpguard
+from tests.clirun import scan_json
 from tests.keyfactory import SampleKey, make_keys
 from tests.sources.apport_writer import write_report
 from tests.sources.pem_core import PemCore, dump_pem_holder
@@ -66,13 +65,6 @@ def crash_file(
         for stream in streams.values():
             stream.close()
     return path
-
-
-def scan_json(*args: str | Path) -> tuple[int, dict[str, Any]]:
-    run = dumpguard("scan", *args, "--format", "json")
-    assert run.stdout, run.stderr
-    report: dict[str, Any] = json.loads(run.stdout)
-    return run.code, report
 
 
 def unpacked(path: Path, tmp_path: Path) -> dict[str, bytes]:

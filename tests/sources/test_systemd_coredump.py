@@ -22,14 +22,12 @@ open them; no source needed a change.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.clirun import dumpguard
+from tests.clirun import scan_json
 from tests.sources.pem_core import PemCore, dump_pem_holder
 
 pytestmark = pytest.mark.slow
@@ -59,13 +57,6 @@ def compress(core: bytes, suffix: str, target: Path) -> Path:
     ).stdout
     target.write_bytes(compressed)
     return target
-
-
-def scan_json(*args: str | Path) -> tuple[int, dict[str, Any]]:
-    run = dumpguard("scan", *args, "--format", "json")
-    assert run.stdout, run.stderr
-    report: dict[str, Any] = json.loads(run.stdout)
-    return run.code, report
 
 
 def assert_systemd_settings(suffix: str, data: bytes) -> None:
