@@ -1,6 +1,6 @@
 """Memory images through volatility3's physical layers, not a parser of our own.
 
-LiME, AVML, Windows kernel crash dumps (full and bitmap), ELF vmcores (Linux
+LiME, Windows kernel crash dumps (full and bitmap), ELF vmcores (Linux
 kdump, QEMU dump-guest-memory) and Xen dump-core files: volatility3's layer
 stackers choose the physical layer on top of a FileLayer over the input, as
 `vol` does before any plugin runs, and dumpguard stops there (no symbol
@@ -13,12 +13,15 @@ Bytes: each segment of these layers lies contiguously in the file (a LiME
 range, a crash-dump run or run of set bitmap bits, a PT_LOAD, a Xen page),
 so its region is streamed from the file by the chunk scanner, in chunks,
 byte for byte what the layer's `read` returns (the tests check this against
-the layer).  A segment stored encoded (stored length != length: AVML's
-snappy frames) cannot be streamed that way: it is left out and recorded as a
-defect, so the input fails closed.  Segments are never joined unless they
-continue each other both in physical memory and in the file.
+the layer).  A segment stored encoded (stored length != length) could not be
+streamed that way: it would be left out and recorded as a defect, so the
+input fails closed.  Segments are never joined unless they continue each
+other both in physical memory and in the file.
 
 Routed elsewhere, and why:
+* AVML images (snappy-compressed LiME) are a container: the avml source
+  (scanner/sources/avml.py) decodes them through volatility3's AVML layer,
+  with the helpers below, into a LiME member that this reader reads.
 * Raw images (no header) stay with the raw reader: one region from offset 0,
   and for a plain `dd`/`/dev/mem`-style image the file offset is the physical
   address.
@@ -37,10 +40,8 @@ the package (the crash-dump and ELF layers need their bundled JSON type
 tables).  No symbol download, no plugin; its loggers are silenced.
 
 Hostile input: the counts volatility3 trusts (crash-dump runs and bitmap
-size) are checked against the header and the file size first, and AVML's
-snappy frames are walked first where volatility3's walk would never end (a
-cut file, a block stored uncompressed); every error of volatility3 becomes
-one FormatError line naming the file.
+size) are checked against the header and the file size first; every error
+of volatility3 becomes one FormatError line naming the file.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from scanner.errors import FormatError, ScannerError
 from scanner.formats.base import Dump, DumpReader, Region, cap_defects, clip_to_file
@@ -65,8 +66,6 @@ from scanner.formats.elfcore import PARSE_ERRORS, parse_headers
 
 # LiME: struct lime_mem_range_header {u32 magic 0x4C694D45; u32 version 1; ...}.
 LIME_HEAD = struct.pack("<II", 0x4C694D45, 1)
-# AVML: the same header with magic 0x4C4D5641 and version 2 (snappy-framed pages).
-AVML_HEAD = struct.pack("<II", 0x4C4D5641, 2)
 ELF64_CORE = struct.Struct("<4sBBBxxxxxxxxxHHIQQQIHHH")  # e_ident .. e_phnum, LE
 ELF64_PHDR = struct.Struct("<IIQQQQQQ")  # p_type, p_flags, p_offset, p_vaddr, p_paddr, ...
 PT_LOAD, PT_NOTE = 1, 4
@@ -79,7 +78,6 @@ class ImageKind(enum.Enum):
     """What the first bytes say; each names the volatility3 stacker that must take it."""
 
     LIME = ("LiME image", "LimeStacker")
-    AVML = ("AVML image", "AVMLStacker")
     WINDOWS_CRASH = ("Windows crash dump", "WindowsCrashDumpStacker")
     ELF_VMCORE = ("ELF vmcore", "Elf64Stacker")
     XEN_CORE = ("Xen dump-core", "XenCoreDumpStacker")
@@ -97,8 +95,6 @@ def image_kind(head: bytes) -> ImageKind | None:
     """The memory-image family `head` starts, or None (process cores are not images)."""
     if head.startswith(LIME_HEAD):
         return ImageKind.LIME
-    if head.startswith(AVML_HEAD):
-        return ImageKind.AVML
     if head[:8] in CRASH_LAYOUTS:
         return ImageKind.WINDOWS_CRASH
     if is_elf64_le_core(head):
@@ -238,107 +234,22 @@ def check_bitmap_size(path: Path, header: bytes, layout: CrashLayout, size: int)
         )
 
 
-# AVML block (microsoft/avml image.rs): {u32 magic, u32 version, u64 start, u64 end
-# (inclusive), u64 padding}, a snappy framing-format stream, a u64 of the stream's length.
-AVML_HEADER = struct.Struct("<IIQQQ")
-AVML_TRAILER = 8
-# Snappy framing format (framing_format.txt 4.2, 4.3): {u8 type, u24 length} then, in a
-# data chunk, a u32 masked CRC-32C and the data: compressed behind a varint preamble
-# holding the decoded length, or stored; either decodes to at most 64 KiB.
-SNAPPY_COMPRESSED, SNAPPY_UNCOMPRESSED, SNAPPY_LAST_UNSKIPPABLE = 0x00, 0x01, 0x7F
-SNAPPY_FRAME_HEADER, SNAPPY_CRC, SNAPPY_VARINT_MAX = 4, 4, 5
-SNAPPY_MAX_CHUNK = 0x10000
-
-
-def check_avml(path: Path, size: int) -> None:
-    """Refuse AVML blocks volatility3's AVMLLayer would walk forever or without bound.
-
-    The layer (AVMLLayer._load_segments) reads a block's snappy stream as
-    (end - start) file bytes after its header, never the file's last byte,
-    and walks the frames in that window until they have decoded
-    end - start + 1 bytes.  A stream longer than the window (a block whose
-    64 KiB chunks are all stored uncompressed, as avml stores incompressible
-    memory) or cut short never reaches that count, and the walk never ends.
-    The same walk is done here first, on frame headers only; a chunk that
-    claims to decode to more than 64 KiB is refused too (the layer allocates
-    whatever length a chunk claims).
-    """
-    last_byte = size - 1  # the layer's FileLayer.maximum_address
-    with path.open("rb") as stream:
-        block_offset = 0
-        while block_offset + SNAPPY_FRAME_HEADER < last_byte:  # the layer's own loop
-            stream.seek(block_offset)
-            header = stream.read(AVML_HEADER.size)
-            if len(header) < AVML_HEADER.size or not header.startswith(AVML_HEAD):
-                return  # the layer refuses a cut or foreign header itself
-            _, _, start, end, _ = AVML_HEADER.unpack(header)
-            label = f"{path}: AVML block at 0x{block_offset:x} (physical 0x{start:x}-0x{end:x})"
-            if end < start:
-                raise FormatError(f"{label} ends before it starts")
-            data_start = block_offset + AVML_HEADER.size
-            window = min(end - start, last_byte - data_start)
-            used = walk_snappy_frames(stream, label, data_start, window, end - start + 1)
-            block_offset = data_start + used + AVML_TRAILER
-
-
-def walk_snappy_frames(
-    stream: BinaryIO, label: str, data_start: int, window: int, wanted: int
-) -> int:
-    """The window bytes the layer's frame walk consumes to decode `wanted` bytes; a frame
-    the layer raises on ends the walk early (the layer reports it)."""
-    position = decoded = 0
-    while decoded < wanted:
-        if position + SNAPPY_FRAME_HEADER >= window:
-            raise FormatError(
-                f"{label} does not decode within the 0x{max(window, 0):x} stream bytes "
-                "volatility3's AVML layer reads for it (stored uncompressed, or cut short); "
-                "volatility3 cannot read this image"
-            )
-        stream.seek(data_start + position)
-        head = stream.read(SNAPPY_FRAME_HEADER + SNAPPY_CRC + SNAPPY_VARINT_MAX)
-        chunk_type, length = head[0], int.from_bytes(head[1:4], "little")
-        data_offset = position + SNAPPY_FRAME_HEADER + SNAPPY_CRC
-        if chunk_type == SNAPPY_COMPRESSED:
-            chunk_size = snappy_preamble(head[SNAPPY_FRAME_HEADER + SNAPPY_CRC :])
-        elif chunk_type == SNAPPY_UNCOMPRESSED:
-            # the layer slices the chunk out of its window, cut where the window ends
-            chunk_size = max(0, min(position + SNAPPY_FRAME_HEADER + length, window) - data_offset)
-        elif chunk_type <= SNAPPY_LAST_UNSKIPPABLE:
-            return position  # a reserved unskippable chunk
-        else:
-            chunk_size = 0  # stream identifier, padding, skippable chunks
-        if chunk_size is None:
-            return position  # a corrupt snappy preamble
-        if chunk_size > SNAPPY_MAX_CHUNK:
-            raise FormatError(
-                f"{label}: snappy chunk at 0x{data_start + position:x} claims to decode to "
-                f"0x{chunk_size:x} bytes; the framing format allows 0x{SNAPPY_MAX_CHUNK:x}"
-            )
-        decoded += chunk_size
-        position += SNAPPY_FRAME_HEADER + length
-    return position
-
-
-def snappy_preamble(data: bytes) -> int | None:
-    """The decoded length a snappy block starts with (little-endian base-128 varint)."""
-    value = 0
-    for index, byte in enumerate(data[:SNAPPY_VARINT_MAX]):
-        value |= (byte & 0x7F) << (7 * index)
-        if byte < 0x80:
-            return value
-    return None
-
-
 @dataclass(frozen=True)
 class Volatility:
-    """The parts of volatility3 this reader uses, imported once (see `volatility`)."""
+    """The parts of volatility3 this reader and the avml source use, imported once (see
+    `volatility`); `avml` is volatility3's AVML layer module."""
 
     contexts: Any
     physical: Any
     configuration: Any
     stackers: tuple[Any, ...]
-    has_snappy: bool
+    avml: Any
     errors: tuple[type[BaseException], ...]
+
+    @property
+    def has_snappy(self) -> bool:
+        """volatility3's own flag: it found the system snappy library (libsnappy.so.1)."""
+        return bool(self.avml.HAS_SNAPPY)
 
 
 @functools.cache
@@ -370,10 +281,10 @@ def volatility() -> Volatility:
     constants.SYMBOL_BASEPATHS = [str(package_symbols)]
     silence_logger("volatility3")
     # stack_order first (as volatility3's LayerStacker sorts them); Xen before plain ELF64,
-    # since a Xen dump-core is an ELF64 core too.
+    # since a Xen dump-core is an ELF64 core too.  No AVMLStacker: AVML is the avml
+    # source's, which walks the file before volatility3's AVML layer may see it.
     stackers = (
         lime.LimeStacker,
-        avml.AVMLStacker,
         xen.XenCoreDumpStacker,
         elf.Elf64Stacker,
         crash.WindowsCrashDumpStacker,
@@ -383,7 +294,7 @@ def volatility() -> Volatility:
         physical=physical,
         configuration=interfaces.configuration,
         stackers=tuple(sorted(stackers, key=lambda stacker: stacker.stack_order)),
-        has_snappy=bool(avml.HAS_SNAPPY),
+        avml=avml,
         errors=(exceptions.VolatilityException, *GARBAGE_ERRORS),
     )
 
@@ -438,20 +349,18 @@ class MemoryImageReader(DumpReader):
 
 
 def precheck(kind: ImageKind, path: Path, size: int) -> None:
-    if kind is ImageKind.AVML and not volatility().has_snappy:
-        raise FormatError(
-            f"{path}: AVML image not scanned: volatility3 reads AVML's snappy-compressed "
-            "pages with the system snappy library (libsnappy.so.1), which is not installed"
-        )
-    if kind is ImageKind.AVML:
-        check_avml(path, size)
     if kind is ImageKind.WINDOWS_CRASH:
         check_crash_dump(path, size)
 
 
 def describe_error(error: BaseException) -> str:
-    """One line: volatility3's LayerException holds (layer name, message)."""
+    """One line: volatility3's LayerException holds (layer name, message).  Some layers
+    pass the message alone, which the exception keeps as its layer name (AVMLLayer's
+    "File not completely in AVML format")."""
     parts = [str(arg) for arg in error.args if isinstance(arg, (str, int))]
+    layer_name = getattr(error, "layer_name", None)
+    if not parts and isinstance(layer_name, str):
+        parts = [layer_name]
     text = parts[-1] if parts else type(error).__name__
     return " ".join(text.split()) or type(error).__name__
 
@@ -527,7 +436,13 @@ def segments_of(layer: Any) -> list[Segment]:
     Every layer read here is a volatility3 NonLinearlySegmentedLayer, whose
     `_segments` rows are (address, mapped address, length, mapped length).
     """
-    return [Segment(*map(int, row)) for row in layer._segments]
+    return list(iter_segments(layer))
+
+
+def iter_segments(layer: Any) -> Iterator[Segment]:
+    """`segments_of`, one row at a time (an AVML layer has a row per 64 KiB chunk)."""
+    for row in layer._segments:
+        yield Segment(*map(int, row))
 
 
 def regions_of(segments: Sequence[Segment], size: int) -> tuple[list[Region], list[str]]:

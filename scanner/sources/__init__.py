@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from scanner.config import DEFAULT_MAX_DEPTH
 from scanner.sources.apport import Apport
+from scanner.sources.avml import Avml
 from scanner.sources.base import Blob, Container, Skipped, Spool
 from scanner.sources.bzip2 import Bzip2
 from scanner.sources.files import STDIN_PATH, Leaf, expand, find_container, walk
@@ -24,8 +25,8 @@ from scanner.sources.zip import Zip
 from scanner.sources.zstd import Zstd
 
 # Each probe checks fixed magic bytes (apport: a report's first key,
-# "ProblemType: "); tar goes last because its old v7 form
-# has no magic, only a header checksum.
+# "ProblemType: "; avml: its block header's magic and version); tar goes
+# last because its old v7 form has no magic, only a header checksum.
 CONTAINERS: tuple[Container, ...] = (
     Gzip(),
     Zstd(),
@@ -34,6 +35,7 @@ CONTAINERS: tuple[Container, ...] = (
     Lz4(),
     Zip(),
     Apport(),
+    Avml(),
     Tar(),
 )
 

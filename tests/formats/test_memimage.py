@@ -4,10 +4,8 @@ the cut Windows kernel dump, all cross-checked against volatility3's own layer s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import random
 import re
 import subprocess
 import sys
@@ -166,199 +164,15 @@ def test_inspect_shows_the_layer_stack(tmp_path: Path, planted: Planted) -> None
     ]
 
 
-def test_avml_needs_the_snappy_library_and_says_so(tmp_path: Path, planted: Planted) -> None:
-    """volatility3's AVML layer decompresses through libsnappy.so.1 (ctypes); where it is
-    not installed, an AVML image is an error naming the missing library."""
-    if volatility().has_snappy:
-        pytest.skip("libsnappy is installed: AVML is readable here")
-    path = tmp_path / "memory.avml"
-    path.write_bytes(writers.avml(planted.ranges))
+def test_avml_is_left_to_the_avml_source(planted: Planted) -> None:
+    """AVML images are a container (scanner/sources/avml.py decodes them to LiME, see
+    tests/sources/test_avml.py); this reader neither claims one nor stacks volatility3's
+    AVML layer, whose walk of a hostile file never ends."""
+    head = writers.avml(planted.ranges)[:4096]
 
-    run = dumpguard("scan", path, "--format", "json")
-
-    assert run.code == 2
-    ((entry),) = json.loads(run.stdout)["inputs"]
-    assert entry["status"] == "error"
-    assert entry["error"].startswith(f"{path}: AVML image not scanned")
-    assert "libsnappy.so.1" in entry["error"]
-
-
-# AVML: snappy-framed blocks (memimage_writers.avml).  dumpguard streams region bytes from
-# the file, so it scans the chunks avml stores uncompressed (64 KiB that snappy cannot
-# shrink by 1/8, such as random bytes) and reports the compressed ones as not scanned.
-AVML_LOW, AVML_HIGH = 0x100000, 0x4000000
-AVML_PEM_ADDRESS = AVML_LOW + 0x1235  # in the low range's first chunk, stored
-AVML_DER_ADDRESS = AVML_HIGH + 0x12001  # in the high range's second chunk, stored
-SNAPPY_CHUNK = writers.SNAPPY_CHUNK
-
-
-def require_snappy() -> None:
-    if not volatility().has_snappy:
-        pytest.skip("libsnappy.so.1 (Debian libsnappy1v5) is not installed: AVML is unreadable")
-
-
-def digest(data: bytes) -> str:
-    """Compared instead of bytes that hold key material (no key bytes in a failure message)."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def avml_ranges(planted: Planted) -> tuple[tuple[int, bytes], ...]:
-    """The PEM key in the low range's first 64 KiB chunk and the DER key in the high range's
-    second, each among random bytes (stored chunks); zero chunks around them (compressed)."""
-    noise = random.Random(11)
-    low, high = bytearray(2 * SNAPPY_CHUNK), bytearray(3 * SNAPPY_CHUNK)
-    low[:SNAPPY_CHUNK] = noise.randbytes(SNAPPY_CHUNK)
-    high[SNAPPY_CHUNK : 2 * SNAPPY_CHUNK] = noise.randbytes(SNAPPY_CHUNK)
-    pem = planted.pem_key.pem()
-    der = planted.der_key.der(serialization.PrivateFormat.TraditionalOpenSSL)
-    low[AVML_PEM_ADDRESS - AVML_LOW : AVML_PEM_ADDRESS - AVML_LOW + len(pem)] = pem
-    high[AVML_DER_ADDRESS - AVML_HIGH : AVML_DER_ADDRESS - AVML_HIGH + len(der)] = der
-    return (AVML_LOW, bytes(low)), (AVML_HIGH, bytes(high))
-
-
-def write_avml(directory: Path, ranges: writers.Ranges) -> Path:
-    path = directory / "memory.avml"
-    path.write_bytes(writers.avml(ranges))
-    return path
-
-
-def test_avml_image_is_read_through_volatility3s_avml_layer(
-    tmp_path: Path, planted: Planted
-) -> None:
-    """volatility3 decodes every chunk of the writer's stream (the compressed ones with
-    libsnappy) back to the planted ranges; the stored chunks are the regions, with their
-    physical addresses, and each compressed one is a defect."""
-    require_snappy()
-    ranges = avml_ranges(planted)
-    path = write_avml(tmp_path, ranges)
-    data = path.read_bytes()
-
-    dump = read(path)
-    layer = volatility_stack(path)
-
-    assert dump.layers == ("FileLayer", "AVMLLayer")
-    for start, range_bytes in ranges:
-        assert digest(layer.read(start, len(range_bytes))) == digest(range_bytes)
-    assert sorted(layer._compressed.values()) == [False, False, True, True, True]
-    assert [(r.address, r.size) for r in dump.regions] == [
-        (AVML_LOW, SNAPPY_CHUNK),
-        (AVML_HIGH + SNAPPY_CHUNK, SNAPPY_CHUNK),
-    ]
-    for region in dump.regions:
-        assert region.address is not None
-        from_layer = layer.read(region.address, region.size)
-        assert digest(from_layer) == digest(data[region.file_offset : region.file_end])
-    assert [defect.split(":")[0] for defect in dump.defects] == [
-        f"segment 1 (physical 0x{AVML_LOW + SNAPPY_CHUNK:x})",
-        f"segment 2 (physical 0x{AVML_HIGH:x})",
-        f"segment 4 (physical 0x{AVML_HIGH + 2 * SNAPPY_CHUNK:x})",
-    ]
-    assert all(defect.endswith("stored encoded in 0xc05 file bytes; not scanned")
-               for defect in dump.defects)  # fmt: skip
-
-
-def test_cli_finds_keys_in_an_avml_image_at_their_physical_addresses(
-    tmp_path: Path, planted: Planted
-) -> None:
-    require_snappy()
-    path = write_avml(tmp_path, avml_ranges(planted))
-
-    run = dumpguard("scan", path, "--format", "json")
-
-    assert run.code == 1, run.stderr
-    report = json.loads(run.stdout)
-    found = {(f["fingerprint"], f["address"], f["kind"], f["detector"]) for f in report["findings"]}
-    assert found == {
-        (planted.pem_key.fingerprint, AVML_PEM_ADDRESS, "private-key", "pem"),
-        (planted.der_key.fingerprint, AVML_DER_ADDRESS, "private-key", "der-sec1"),
-    }
-    ((entry),) = report["inputs"]
-    assert (entry["format"], entry["status"]) == ("memory-image", "error")
-    assert entry["error"].startswith(f"{path}: partly unreadable: segment 1 (physical 0x110000)")
-
-
-def test_inspect_shows_the_avml_layer_stack_and_what_is_not_scanned(
-    tmp_path: Path, planted: Planted
-) -> None:
-    require_snappy()
-    path = write_avml(tmp_path, avml_ranges(planted))
-
-    table = dumpguard("inspect", path)
-    as_json = dumpguard("inspect", path, "--format", "json")
-
-    assert table.code == 0, table.stderr
-    assert "volatility3 layers: FileLayer -> AVMLLayer" in table.stdout
-    ((record),) = json.loads(as_json.stdout)["inputs"]
-    assert record["layers"] == "FileLayer -> AVMLLayer"
-    assert [(r["address"], r["size"]) for r in record["regions"]] == [
-        (AVML_LOW, SNAPPY_CHUNK),
-        (AVML_HIGH + SNAPPY_CHUNK, SNAPPY_CHUNK),
-    ]
-    assert len(record["defects"]) == 3
-
-
-def test_key_in_a_compressed_avml_chunk_is_not_found_and_the_input_fails_closed(
-    tmp_path: Path, planted: Planted
-) -> None:
-    """A PEM key among zero pages compresses, so avml stores its chunk compressed: those
-    bytes are not in the file as they are, dumpguard does not scan them, and the input is
-    an error, so the gate does not pass the image (exit 2, not 0)."""
-    require_snappy()
-    pem_range = bytearray(SNAPPY_CHUNK)
-    pem_range[0x101 : 0x101 + len(planted.pem_key.pem())] = planted.pem_key.pem()
-    path = write_avml(tmp_path, [(AVML_LOW, bytes(pem_range))])
-
-    run = dumpguard("scan", path, "--format", "json")
-
-    assert run.code == 2, run.stderr
-    report = json.loads(run.stdout)
-    assert report["findings"] == []
-    ((entry),) = report["inputs"]
-    assert entry["status"] == "error"
-    assert entry["error"].endswith("file bytes; not scanned")
-
-
-@pytest.mark.parametrize("damage", ["stored-block", "cut"])
-def test_avml_volatility3_would_walk_forever_is_refused(
-    tmp_path: Path, planted: Planted, damage: str
-) -> None:
-    """volatility3's AVML layer reads a block's stream as (end - start) bytes and walks its
-    frames until they decode end - start + 1: a block of stored chunks (incompressible
-    memory) or a cut file never gets there and the walk never ends.  dumpguard walks the
-    frame headers first and names the block instead of hanging."""
-    require_snappy()
-    if damage == "stored-block":
-        image = writers.avml([(0x1000, random.Random(5).randbytes(0x3000))])
-        address = "0x1000-0x3fff"
-    else:
-        image = writers.avml(avml_ranges(planted))[:0x1000]
-        address = f"0x{AVML_LOW:x}-0x{AVML_LOW + 2 * SNAPPY_CHUNK - 1:x}"
-    path = tmp_path / "memory.avml"
-    path.write_bytes(image)
-
-    run = dumpguard("scan", path, "--format", "json", timeout=60)
-
-    assert run.code == 2
-    ((entry),) = json.loads(run.stdout)["inputs"]
-    assert entry["error"].startswith(f"{path}: AVML block at 0x0 (physical {address}) does not")
-    assert "volatility3 cannot read this image" in entry["error"]
-
-
-@settings(max_examples=120, deadline=10000)
-@given(data=st.data())
-def test_mutated_and_cut_avml_images_give_dump_or_format_error(
-    fuzz_dir: Path, data: st.DataObject
-) -> None:
-    require_snappy()
-    noise = random.Random(3).randbytes(SNAPPY_CHUNK)
-    blob = bytearray(writers.avml([(0x1000, noise + bytes(SNAPPY_CHUNK)), (0x90000, b"k" * 0x800)]))
-    for _ in range(data.draw(st.integers(0, 6))):
-        position = data.draw(st.sampled_from([*range(0x40), *range(len(blob) - 0x880, len(blob))]))
-        blob[position] = data.draw(st.integers(0, 255))
-    cut = data.draw(st.integers(0, len(blob)))
-    path = fuzz_dir / "mutated.avml"
-    path.write_bytes(bytes(blob[:cut]))
-    read_or_format_error(path)
+    assert image_kind(head) is None
+    assert not isinstance(reader_for(head), MemoryImageReader)
+    assert "AVMLStacker" not in {stacker.__name__ for stacker in volatility().stackers}
 
 
 def test_filtered_vmcore_segment_volatility3_skips_fails_closed(
