@@ -26,6 +26,19 @@ def sha256(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def export_until_staged(source: Path, target: Path, staging: Path) -> subprocess.Popen[bytes]:
+    """Start `dumpguard export` and return once it has begun copying into staging."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "export", str(source), "--to", str(target)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not (staging / "copy").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return process
+
+
 def test_clean_copied_keys_refused_unscannable_refused(samples_out: Path, tmp_path: Path) -> None:
     source = tmp_path / "dumps"
     source.mkdir()
@@ -90,15 +103,8 @@ def test_killed_export_leaves_no_partial_file(tmp_path: Path) -> None:
         for _ in range(96):  # 96 MiB of incompressible, key-free bytes
             stream.write(os.urandom(1024 * 1024))
     target = tmp_path / "export"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scanner", "export", str(big), "--to", str(target)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     staging = tmp_path / ".export.dumpguard-staging"
-    deadline = time.monotonic() + 60
-    while not (staging / "copy").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    process = export_until_staged(big, target, staging)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     assert (staging / "copy").exists()  # killed mid-way: the copy was being made or scanned
@@ -116,15 +122,8 @@ def test_interrupted_export_cleans_its_staging(samples_out: Path, tmp_path: Path
     big = tmp_path / "big.raw"
     big.write_bytes(os.urandom(64 * 1024 * 1024))
     target = tmp_path / "export"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scanner", "export", str(big), "--to", str(target)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     staging = tmp_path / ".export.dumpguard-staging"
-    deadline = time.monotonic() + 60
-    while not (staging / "copy").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    process = export_until_staged(big, target, staging)
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=60) != 0
     assert not staging.exists()
