@@ -26,9 +26,9 @@ from scanner.detectors.engines.base import RuleMatch
 from scanner.errors import DetectorError
 from scanner.formats.base import Region
 
-# Known-key searches are Python and gmpy2 work that holds the GIL: with them, a
-# file of at least this many chunks is scanned by forked worker processes, so
-# both cores work; the YARA pass alone is fast enough on threads.
+# Known-key searches are Python and gmpy2 work that holds the GIL, and so does
+# yara-x's scan: with either, a file of at least this many chunks is scanned by
+# forked worker processes, so both cores work; yara-python scans on threads.
 PROCESS_MIN_CHUNKS = 4
 
 # Below this many owned bytes a saturated window is not split further: a pattern
@@ -171,7 +171,8 @@ class ChunkScanner:
     def _chunk_results(
         self, path: Path, regions: Sequence[Region], plans: Sequence[ChunkPlan]
     ) -> Iterator[list[Candidate]]:
-        if self._searches and self._jobs > 1 and len(plans) >= PROCESS_MIN_CHUNKS:
+        holds_gil = bool(self._searches) or not self._engine.releases_gil
+        if holds_gil and self._jobs > 1 and len(plans) >= PROCESS_MIN_CHUNKS:
             yield from self._scan_in_processes(path, tuple(regions), plans)
             return
         fd = os.open(path, os.O_RDONLY)

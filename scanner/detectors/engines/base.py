@@ -50,6 +50,9 @@ class Engine(abc.ABC):
 
     name: ClassVar[EngineName]
     module: ClassVar[str]  # the Python package the engine needs
+    # Whether scan() lets other Python threads run meanwhile; if not, the chunk driver
+    # uses worker processes to keep both cores busy (see detectors.scan).
+    releases_gil: ClassVar[bool]
 
     def __init__(self, rules: Any, rule_parsers: Mapping[str, str]) -> None:
         self._rules = rules

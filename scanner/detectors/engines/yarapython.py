@@ -20,6 +20,7 @@ from scanner.errors import ConfigError
 class YaraPythonEngine(Engine):
     name = EngineName.YARA_PYTHON
     module = "yara"
+    releases_gil = True  # yara-python releases it around yr_rules_scan_mem
 
     @classmethod
     def compile(cls, rule_files: Sequence[Path]) -> YaraPythonEngine:

@@ -20,6 +20,9 @@ from scanner.errors import ConfigError
 class YaraXEngine(Engine):
     name = EngineName.YARA_X
     module = "yara_x"
+    # Measured: two threads scanning 128 MiB take 0.16 s against 0.13 s for one (yara-x
+    # 1.23's Python binding holds the GIL while it scans).
+    releases_gil = False
 
     @classmethod
     def compile(cls, rule_files: Sequence[Path]) -> YaraXEngine:
