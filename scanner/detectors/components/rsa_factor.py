@@ -42,15 +42,16 @@ is handed to the prover, which rebuilds the private key and signs with it
 
 Throughput, `dumpguard scan` end to end on samples/bench_image.py's 1 GiB image
 (55 % zero, 15 % pointer, 15 % text, 15 % random pages), 2 cores (forked
-workers), RSA-2048 known keys, best of two runs on the shared development VM:
+workers), RSA-2048 known keys, one run of `make bench` with all of rules/ (the
+structured scan alone is the first row):
 
 =========  ========  ========
 keys       seconds   MB/s
 =========  ========  ========
-none       0.9       1,200
-1          4.0       270
-10         20.9      51
-100        59        18
+none       1.55      695
+1          6.5       165
+10         26.8      40
+100        60.6      18
 =========  ========  ========
 
 Random pages set the cost: a third of their aligned positions have an
