@@ -186,23 +186,18 @@ class ChunkScanner:
         self, path: Path, regions: tuple[Region, ...], plans: Sequence[ChunkPlan]
     ) -> Iterator[list[Candidate]]:
         """Scan chunks in forked workers that inherit this scanner (engine, searches)."""
-        global _FORKED_SCANNER  # noqa: PLW0603  (set only around the fork; see _scan_forked)
-        _FORKED_SCANNER = self
+        global _FORKED_JOB  # noqa: PLW0603  (set only around the fork; see _scan_forked)
+        # Workers inherit the scanner and the region list through the fork: a heap dump
+        # has hundreds of thousands of regions, too many to send with every chunk.
+        _FORKED_JOB = _ForkedJob(self, str(path), regions)
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=self._jobs, mp_context=context) as pool:
-                results = pool.map(
-                    _scan_forked,
-                    itertools.repeat(str(path)),
-                    itertools.repeat(regions),
-                    plans,
-                    chunksize=1,
-                )
-                yield from results
+                yield from pool.map(_scan_forked, plans, chunksize=1)
         except BrokenProcessPool as error:
             raise DetectorError(f"a scan worker died: {error}") from None
         finally:
-            _FORKED_SCANNER = None
+            _FORKED_JOB = None
 
     def _map_bounded(
         self, fd: int, memory: AddressSpace, plans: Sequence[ChunkPlan]
@@ -308,15 +303,32 @@ class ChunkScanner:
 # The scanner a forked worker inherited from its parent: set in the parent only
 # while its process pool exists, so workers find the compiled rules and the
 # known-key searches without pickling them.
-_FORKED_SCANNER: ChunkScanner | None = None
+class _ForkedJob:
+    """What a forked worker scans: set in the parent before the fork, read in the worker.
+
+    The worker opens the file and builds its address map once, on its first chunk; the
+    descriptor closes when the worker exits with the pool.
+    """
+
+    def __init__(self, scanner: ChunkScanner, path: str, regions: tuple[Region, ...]) -> None:
+        self.scanner = scanner
+        self.path = path
+        self.regions = regions
+        self._opened: tuple[int, AddressSpace] | None = None
+
+    def scan(self, plan: ChunkPlan) -> list[Candidate]:
+        if self._opened is None:
+            fd = os.open(self.path, os.O_RDONLY)
+            self._opened = (fd, AddressSpace(fd, self.regions))
+        fd, memory = self._opened
+        return self.scanner.scan_chunk(fd, memory, plan)
 
 
-def _scan_forked(path: str, regions: tuple[Region, ...], plan: ChunkPlan) -> list[Candidate]:
-    scanner = _FORKED_SCANNER
-    if scanner is None:
+_FORKED_JOB: _ForkedJob | None = None
+
+
+def _scan_forked(plan: ChunkPlan) -> list[Candidate]:
+    job = _FORKED_JOB
+    if job is None:
         raise DetectorError("scan worker started without its scanner")
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return scanner.scan_chunk(fd, AddressSpace(fd, regions), plan)
-    finally:
-        os.close(fd)
+    return job.scan(plan)

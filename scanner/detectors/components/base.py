@@ -75,6 +75,8 @@ class AddressSpace:
         self._starts = [r.address or 0 for r in mapped]
         self._by_file = sorted(mapped, key=lambda r: r.file_offset)
         self._file_starts = [r.file_offset for r in self._by_file]
+        # Computed once: searches ask per window, and a heap dump has 10^5-10^6 regions.
+        self.highest_address = max(((r.address or 0) + r.size for r in mapped), default=None)
 
     @property
     def regions(self) -> tuple[Region, ...]:

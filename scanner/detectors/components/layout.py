@@ -36,9 +36,8 @@ class WindowLayout:
 
 
 def window_layout(window: Window, memory: AddressSpace) -> WindowLayout:
-    regions = memory.regions
-    if not regions:
+    high = memory.highest_address
+    if high is None:
         return WindowLayout(None, 8)
-    high = max((region.address or 0) + region.size for region in regions)
     pointer_size = 4 if high <= ADDRESS_32_BIT_LIMIT else 8
     return WindowLayout(memory.address_of(window.start), pointer_size)

@@ -223,7 +223,8 @@ class RsaFactorSearch(ComponentSearch):
         data: ByteArray = np.frombuffer(window.data, dtype=np.uint8)
         place = window_layout(window, memory)
         for group in self.groups:
-            yield from _GroupScan(group, window, data, place).candidates()
+            if len(data) >= group.length:  # a heap dump's small arrays hold no factor
+                yield from _GroupScan(group, window, data, place).candidates()
 
 
 def _rsa_moduli(keys: Sequence[KnownPublicKey]) -> Iterator[KnownModulus]:
