@@ -35,7 +35,7 @@ from pathlib import Path
 
 from scanner.config import FailOn, ScanConfig, Severity
 from scanner.errors import ScannerError
-from scanner.pipeline import scan
+from scanner.pipeline import Pipeline
 from scanner.report import GateDecision, Report, gate
 from scanner.scrub import ScrubConfig, scrub
 
@@ -102,9 +102,10 @@ def export(config: ExportConfig) -> Iterator[ExportRecord]:
     staging = target.parent / f".{target.name}.dumpguard-staging"
     shutil.rmtree(staging, ignore_errors=True)  # a killed run's leftovers
     staging.mkdir()
+    pipeline = Pipeline(dataclasses.replace(config.scan, paths=()))  # rules compiled once
     try:
         for source, relative in _source_files(config.sources):
-            record = _export_one(config, source, relative, staging)
+            record = _export_one(config, pipeline, source, relative, staging)
             _append(config.log_path, record)
             yield record
     finally:
@@ -120,7 +121,9 @@ def _source_files(sources: tuple[Path, ...]) -> Iterator[tuple[Path, Path]]:
             yield source, Path(source.name)
 
 
-def _export_one(config: ExportConfig, source: Path, relative: Path, staging: Path) -> ExportRecord:
+def _export_one(
+    config: ExportConfig, pipeline: Pipeline, source: Path, relative: Path, staging: Path
+) -> ExportRecord:
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     record = ExportRecord(now, str(source), None, None, None, Decision.FAILED, (), None, None)
     destination = config.target / relative
@@ -135,7 +138,9 @@ def _export_one(config: ExportConfig, source: Path, relative: Path, staging: Pat
         return dataclasses.replace(record, reason=f"{source}: cannot read: {error.strerror}")
     record = dataclasses.replace(record, size=size, sha256_before=digest)
     try:
-        return _decide(config, source, staged, destination, record)
+        return _decide(
+            config, pipeline, source=source, staged=staged, destination=destination, record=record
+        )
     except ScannerError as error:
         return dataclasses.replace(record, reason=str(error).replace(str(staged), str(source)))
     finally:
@@ -144,9 +149,15 @@ def _export_one(config: ExportConfig, source: Path, relative: Path, staging: Pat
 
 
 def _decide(
-    config: ExportConfig, source: Path, staged: Path, destination: Path, record: ExportRecord
+    config: ExportConfig,
+    pipeline: Pipeline,
+    *,
+    source: Path,
+    staged: Path,
+    destination: Path,
+    record: ExportRecord,
 ) -> ExportRecord:
-    report = scan(dataclasses.replace(config.scan, paths=(str(staged),)))
+    report = pipeline.scan_paths((str(staged),))
     fingerprints = _fingerprints(report, config.fail_on)
     record = dataclasses.replace(record, fingerprints=fingerprints)
     decision = gate(report, config.fail_on)
@@ -166,7 +177,7 @@ def _decide(
         return dataclasses.replace(record, decision=Decision.REFUSED_FINDINGS)
     scrubbed = staged.with_name("scrubbed")
     threshold = config.fail_on.severity or Severity.CRITICAL
-    scrub(ScrubConfig(staged, scrubbed, config.scan, threshold))
+    scrub(ScrubConfig(staged, scrubbed, config.scan, threshold), pipeline)
     after = _sha256(scrubbed)
     _land(scrubbed, destination)
     return dataclasses.replace(

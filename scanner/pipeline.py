@@ -9,7 +9,7 @@ then no input could be scanned meaningfully.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -71,16 +71,21 @@ class Pipeline:
         self.baseline = load_baseline(config.baseline) if config.baseline else None
 
     def run(self, stdin: BinaryIO | None) -> Report:
-        scanned = list(self._scan_all(stdin))
+        return self.scan_paths(self.config.paths, stdin)
+
+    def scan_paths(self, paths: Sequence[str], stdin: BinaryIO | None = None) -> Report:
+        """A report on `paths` with this pipeline's rules, known keys and options: scrub and
+        export scan file after file without compiling the rules again for each."""
+        scanned = list(self._scan_all(paths, stdin))
         findings = tuple(f for s in scanned for f in s.findings)
         if self.baseline is not None:
             findings = apply_baseline(findings, self.baseline, today_utc())
         return Report(inputs=tuple(s.result for s in scanned), findings=findings)
 
-    def _scan_all(self, stdin: BinaryIO | None) -> Iterator[Scanned]:
+    def _scan_all(self, paths: Sequence[str], stdin: BinaryIO | None) -> Iterator[Scanned]:
         config = self.config
         for item in iter_inputs(
-            config.paths,
+            paths,
             lambda: Spool(config.max_expansion, config.temp_dir),
             max_depth=config.max_depth,
             stdin=stdin,

@@ -29,7 +29,7 @@ from scanner.atomic import atomic_binary
 from scanner.config import ScanConfig, Severity
 from scanner.errors import ScannerError, ScrubError
 from scanner.findings import Finding
-from scanner.pipeline import Pipeline, scan
+from scanner.pipeline import Pipeline
 from scanner.report import InputStatus
 from scanner.scrub.repack import REPACKERS
 from scanner.scrub.wipe import at_or_above, plan_wipe, write_wiped_copy
@@ -85,19 +85,23 @@ class _Leaves:
     wiped: tuple[WipedRange, ...] = ()
 
 
-def scrub(config: ScrubConfig) -> ScrubResult:
-    """Scrub `config.source` into `config.output`; ScrubError (nothing written) on failure."""
+def scrub(config: ScrubConfig, pipeline: Pipeline | None = None) -> ScrubResult:
+    """Scrub `config.source` into `config.output`; ScrubError (nothing written) on failure.
+
+    pipeline: one built from `config.scan` already (export scrubs file after file).
+    """
     source, output = config.source, config.output
     if output.resolve() == source.resolve() and not config.in_place:
         raise ScrubError(f"{output}: is the input; use --in-place to replace it")
     if not source.is_file():
         raise ScrubError(f"{source}: not a file")
-    scan_config = dataclasses.replace(config.scan, paths=(str(source),), baseline=None)
-    pipeline = Pipeline(scan_config)
+    scan_config = config.scan
+    if pipeline is None:
+        pipeline = Pipeline(dataclasses.replace(scan_config, paths=(), baseline=None))
     with Spool(scan_config.max_expansion, scan_config.temp_dir) as spool:
         blob = Blob(str(source), source, source.stat().st_size)
         done = _Scrubber(pipeline, spool, config.threshold, scan_config.max_depth).blob(blob)
-        _verify(done.file, scan_config, config.threshold, str(source))
+        _verify(pipeline, done.file, config.threshold, str(source))
         _write(done.file, output, stat.S_IMODE(source.stat().st_mode))
     return ScrubResult(str(source), str(output), done.scrubbed, done.wiped)
 
@@ -154,9 +158,9 @@ class _Scrubber:
         return _Leaves(copy, True, findings, wiped)
 
 
-def _verify(file: Path, config: ScanConfig, threshold: Severity, name: str) -> None:
+def _verify(pipeline: Pipeline, file: Path, threshold: Severity, name: str) -> None:
     """Scan the result as a new input; it must be whole and clean at the threshold."""
-    report = scan(dataclasses.replace(config, paths=(str(file),)))
+    report = pipeline.scan_paths((str(file),))
     for result in report.inputs:
         if result.status is not InputStatus.OK:
             detail = (result.error or "").replace(str(file), name)
